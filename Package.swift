@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Swarm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tracker", targets: ["TrackerCommand"]),
+        .executable(name: "client", targets: ["ClientCommand"]),
+        .library(name: "SwarmProtocol", targets: ["SwarmProtocol"]),
+        .library(name: "SwarmCore", targets: ["SwarmCore"]),
+        .library(name: "SwarmTracker", targets: ["SwarmTracker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        .target(
+            name: "SwarmProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
+            name: "SwarmCore",
+            dependencies: [
+                "SwarmProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SwarmTracker",
+            dependencies: [
+                "SwarmProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "TrackerCommand",
+            dependencies: [
+                "SwarmTracker",
+                "SwarmCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "ClientCommand",
+            dependencies: [
+                "SwarmCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "SwarmProtocolTests",
+            dependencies: [
+                "SwarmProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "SwarmCoreTests",
+            dependencies: ["SwarmCore", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SwarmTrackerTests",
+            dependencies: ["SwarmTracker", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TrackerCommand", "ClientCommand", "SwarmProtocol"],
+            resources: [.copy("Seed")]
+        ),
+    ]
+)

@@ -1,0 +1,97 @@
+import Crypto
+import NIOCore
+import NIOPosix
+import SwarmProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One chunk being received: bytes stream into a temporary file and into SHA-1 in the same pass.
+///
+/// Writes are batched (up to ``batchSize``) and done on the thread pool, so memory stays bounded
+/// whatever the chunk size and no event loop ever waits on the disk. Either ``ChunkStore/commit(_:)``
+/// keeps the file or ``discard()`` removes it.
+public final class ChunkDownload {
+    /// How many bytes are gathered before one write to disk.
+    static let batchSize = 1 << 20
+
+    /// The chunk being received.
+    public let index: ChunkIndex
+    /// The temporary file.
+    let path: String
+    /// Bytes received so far.
+    public private(set) var byteCount = 0
+
+    private let descriptor: Int32
+    private let threadPool: NIOThreadPool
+    private var hasher = Insecure.SHA1()
+    private var pending = ByteBuffer()
+    private var isClosed = false
+
+    init(path: String, index: ChunkIndex, threadPool: NIOThreadPool) async throws {
+        let descriptor = try await threadPool.runIfActive {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw FileSystemError(path: path, reason: FileSystem.lastError) }
+            return descriptor
+        }
+        self.path = path
+        self.index = index
+        self.descriptor = descriptor
+        self.threadPool = threadPool
+    }
+
+    /// Hashes and queues `bytes`; writes to disk when a batch is full.
+    public func append(_ bytes: ByteBuffer) async throws {
+        bytes.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        byteCount += bytes.readableBytes
+        var bytes = bytes
+        pending.writeBuffer(&bytes)
+        if pending.readableBytes >= Self.batchSize { try await flush() }
+    }
+
+    /// Writes what is queued, closes the file and returns what was received, with its SHA-1.
+    public func finish() async throws -> ReceivedChunk {
+        try await flush()
+        try await closeFile()
+        return ReceivedChunk(index: index, path: path, digest: SHA1Digest(bytes: hasher.finalize()), byteCount: byteCount)
+    }
+
+    /// Closes and removes the temporary file: the bytes are not kept.
+    public func discard() async {
+        try? await closeFile()
+        let path = self.path
+        _ = try? await threadPool.runIfActive { unlink(path) }
+    }
+
+    private func flush() async throws {
+        guard pending.readableBytes > 0 else { return }
+        let batch = pending
+        pending = ByteBuffer()
+        let (descriptor, path) = (self.descriptor, self.path)
+        try await threadPool.runIfActive {
+            try batch.withUnsafeReadableBytes { raw in try FileSystem.writeAll(descriptor, raw, path: path) }
+        }
+    }
+
+    private func closeFile() async throws {
+        guard !isClosed else { return }
+        isClosed = true
+        let descriptor = self.descriptor
+        try await threadPool.runIfActive { _ = close(descriptor) }
+    }
+}
+
+/// A chunk fully received into its temporary file, not yet kept: ``ChunkStore/commit(_:)`` keeps it.
+public struct ReceivedChunk: Sendable {
+    /// The chunk.
+    public let index: ChunkIndex
+    /// Its temporary file.
+    let path: String
+    /// The SHA-1 of the bytes received.
+    public let digest: SHA1Digest
+    /// How many bytes were received.
+    public let byteCount: Int
+}

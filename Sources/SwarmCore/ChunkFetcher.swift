@@ -1,0 +1,165 @@
+import NIOCore
+import NIOPosix
+import SwarmProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why fetching a chunk from one holder failed. The chunk is then tried elsewhere.
+public enum FetchFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The holder could not be reached (refused, timed out, name unknown).
+    case unreachable(String)
+    /// The bytes did not hash to the digest the tracker gave.
+    case digestMismatch(expected: SHA1Digest, received: SHA1Digest, bytes: Int)
+    /// The holder stopped sending for too long.
+    case stalled(after: Duration)
+    /// The transfer broke off.
+    case transfer(String)
+    /// The chunk could not be written to the folder.
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let reason): return "unreachable: \(reason)"
+        case .digestMismatch(let expected, let received, let bytes):
+            return bytes == 0
+                ? "sent nothing (refused?); expected SHA-1 \(expected)"
+                : "sent \(bytes) bytes with SHA-1 \(received), expected \(expected)"
+        case .stalled(let delay): return "sent nothing for \(delay.secondsText)"
+        case .transfer(let reason): return "transfer failed: \(reason)"
+        case .storage(let reason): return "cannot save: \(reason)"
+        }
+    }
+
+    /// Whether the holder misbehaved (as opposed to being unreachable or our disk failing).
+    public var isBadData: Bool {
+        if case .digestMismatch(_, _, let bytes) = self { return bytes > 0 }
+        return false
+    }
+}
+
+/// Downloads one chunk from one holder: `REQUEST_CHUNK,<i>` as one unterminated write, then every
+/// byte to end of stream into a ``ChunkDownload``, hashed on the way; kept only if the SHA-1 matches.
+public struct ChunkFetcher: Sendable {
+    /// How long a connection attempt may take before the holder counts as unreachable.
+    public var connectTimeout: TimeAmount = .seconds(3)
+    /// How long the holder may stay silent mid-transfer.
+    public var stallTimeout: Duration = .seconds(10)
+    /// Event loops for the connections.
+    public var group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+
+    public init() {}
+
+    /// Fetches chunk `index` from `holder` and checks it against `digest`.
+    ///
+    /// - Parameter onProgress: told of every batch of bytes received (count of new bytes).
+    /// - Returns: the received chunk, not yet kept; the caller commits it.
+    public func fetch(
+        _ index: ChunkIndex,
+        from holder: PeerAddress,
+        expecting digest: SHA1Digest,
+        into store: ChunkStore,
+        onProgress: @Sendable (Int) -> Void = { _ in }
+    ) async throws(FetchFailure) -> ReceivedChunk {
+        let channel = try await connect(to: holder)
+        let download: ChunkDownload
+        do {
+            download = try await store.beginDownload(of: index)
+        } catch {
+            try? await channel.channel.close()
+            throw .storage("\(error)")
+        }
+        let received: ReceivedChunk
+        do {
+            received = try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(PeerRequest.requestChunk(index).encoded(terminated: false))
+                for try await bytes in inbound {
+                    onProgress(bytes.readableBytes)
+                    try await download.append(bytes)
+                }
+                return try await download.finish()
+            }
+        } catch {
+            await download.discard()
+            throw Self.classify(error)
+        }
+        guard received.digest == digest else {
+            await store.discard(received)
+            throw .digestMismatch(expected: digest, received: received.digest, bytes: received.byteCount)
+        }
+        return received
+    }
+
+    private func connect(to holder: PeerAddress) async throws(FetchFailure) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        do {
+            return try await connect(host: holder.host, port: holder.port)
+        } catch {
+            // Seed-era peers register names such as "localhost" that may not resolve everywhere.
+            if Self.isResolutionFailure(error), holder.host != "127.0.0.1" {
+                if let channel = try? await connect(host: "127.0.0.1", port: holder.port) { return channel }
+            }
+            throw .unreachable(Self.describe(error))
+        }
+    }
+
+    private func connect(host: String, port: Int) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        let stall = TimeAmount.nanoseconds(Int64(stallTimeout.seconds * 1e9))
+        return try await ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.allowRemoteHalfClosure, value: false)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        IdleStateHandler(readTimeout: stall),
+                        StallDetector(timeout: stallTimeout)
+                    )
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    /// A name that did not resolve to any address (as opposed to an address that refused).
+    private static func isResolutionFailure(_ error: Error) -> Bool {
+        guard let error = error as? NIOConnectionError else { return false }
+        return error.connectionErrors.isEmpty
+    }
+
+    private static func classify(_ error: Error) -> FetchFailure {
+        if let failure = error as? FetchFailure { return failure }
+        if error is FileSystemError { return .storage("\(error)") }
+        return .transfer(describe(error))
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            return "cannot resolve \(error.host)"
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? ChannelError, case .connectTimeout(let amount) = error {
+            return "no answer within \(amount.nanoseconds / 1_000_000) ms"
+        }
+        return "\(error)"
+    }
+}
+
+/// Turns a read timeout from `IdleStateHandler` into a ``FetchFailure/stalled(after:)`` error.
+private final class StallDetector: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let timeout: Duration
+
+    init(timeout: Duration) { self.timeout = timeout }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(IdleStateHandler.IdleStateEvent.read) = event as? IdleStateHandler.IdleStateEvent {
+            context.fireErrorCaught(FetchFailure.stalled(after: timeout))
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

@@ -1,0 +1,87 @@
+import SwarmProtocol
+
+/// What the picker sees: a snapshot of the download, nothing else.
+public struct PickerInput: Sendable {
+    /// Chunks in the whole file.
+    public var total: Int
+    /// Chunks already held.
+    public var held: Set<ChunkIndex>
+    /// Chunks being fetched now.
+    public var inFlight: Set<ChunkIndex>
+    /// Holders per chunk, from the tracker's latest answers; absent when not asked yet.
+    public var availability: [ChunkIndex: Int]
+    /// Chunks that must not be tried again before a later pass (nowhere yet, or every holder failed).
+    public var waiting: Set<ChunkIndex>
+    /// Chunks the user asked for, first come first.
+    public var requested: [ChunkIndex]
+    /// Whether fetching is paused (requested chunks are fetched anyway).
+    public var paused: Bool
+    /// How many more fetches may start now.
+    public var freeSlots: Int
+
+    public init(
+        total: Int,
+        held: Set<ChunkIndex> = [],
+        inFlight: Set<ChunkIndex> = [],
+        availability: [ChunkIndex: Int] = [:],
+        waiting: Set<ChunkIndex> = [],
+        requested: [ChunkIndex] = [],
+        paused: Bool = false,
+        freeSlots: Int
+    ) {
+        self.total = total
+        self.held = held
+        self.inFlight = inFlight
+        self.availability = availability
+        self.waiting = waiting
+        self.requested = requested
+        self.paused = paused
+        self.freeSlots = freeSlots
+    }
+}
+
+/// Decides which chunks to fetch next, as a pure function of a ``PickerInput``.
+///
+/// Order: chunks the user requested (even while paused), then, unless paused, the rarest chunk
+/// first (fewest known holders, so a swarm spreads chunks instead of draining one seeder), then
+/// chunks not located yet; ties are broken at random so clients do not all pick the same chunk.
+///
+/// ```swift
+/// ChunkPicker.plan(PickerInput(total: 4, held: [1], availability: [2: 3, 3: 1], freeSlots: 2))
+/// // [3, 2]: chunk 3 has one holder, chunk 2 three; chunk 4 (not located) waits for a free slot
+/// ```
+public enum ChunkPicker {
+    /// The chunks to start fetching now, at most `freeSlots` of them.
+    public static func plan<R: RandomNumberGenerator>(_ input: PickerInput, using generator: inout R) -> [ChunkIndex] {
+        guard input.freeSlots > 0 else { return [] }
+        var picks: [ChunkIndex] = []
+        var chosen = Set<ChunkIndex>()
+        for index in input.requested where isCandidate(index, input) && !chosen.contains(index) {
+            picks.append(index)
+            chosen.insert(index)
+            if picks.count == input.freeSlots { return picks }
+        }
+        guard !input.paused else { return picks }
+
+        var candidates: [(index: ChunkIndex, rank: Int, tieBreak: UInt64)] = []
+        for value in 1...max(input.total, 1) where value <= input.total {
+            let index = ChunkIndex(value)
+            guard isCandidate(index, input), !input.waiting.contains(index), !chosen.contains(index) else { continue }
+            let rank = input.availability[index].map { $0 > 0 ? $0 : Int.max - 1 } ?? Int.max
+            candidates.append((index, rank, generator.next()))
+        }
+        candidates.sort { ($0.rank, $0.tieBreak) < ($1.rank, $1.tieBreak) }
+        picks.append(contentsOf: candidates.prefix(input.freeSlots - picks.count).map(\.index))
+        return picks
+    }
+
+    /// ``plan(_:using:)`` with the system's random numbers.
+    public static func plan(_ input: PickerInput) -> [ChunkIndex] {
+        var generator = SystemRandomNumberGenerator()
+        return plan(input, using: &generator)
+    }
+
+    private static func isCandidate(_ index: ChunkIndex, _ input: PickerInput) -> Bool {
+        index.value <= input.total && !input.held.contains(index) && !input.inFlight.contains(index)
+    }
+}

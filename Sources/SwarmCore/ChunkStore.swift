@@ -1,0 +1,194 @@
+import Crypto
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Synchronization
+import SwarmProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A chunk folder on disk: the chunks it holds, their digests, and the only way new chunks enter it.
+///
+/// Nothing half-done is ever visible: a download streams into a hidden temporary file in the
+/// folder (``ChunkDownload``), and only a chunk whose SHA-1 matched is renamed to `chunk_<i>`; then
+/// `local_chunks.txt` is rewritten to a temporary file and renamed over the old one. A crash at any
+/// instant leaves a folder that lists only whole, correct chunks. Blocking file work runs on a
+/// thread pool.
+///
+/// ```swift
+/// let store = try ChunkStore.open(folder: "client1_chunks")   // refuses a broken folder
+/// let digests = try await store.hashHeldChunks()
+/// ```
+public actor ChunkStore {
+    /// Prefix of the temporary files downloads stream into; leftovers are removed at start-up.
+    static let partialPrefix = ".swarm-partial-"
+
+    /// The folder, as given.
+    public nonisolated let folder: String
+    /// The number of chunks in the whole file.
+    public nonisolated let total: Int
+    private var list: ChunkList
+    private let served: Mutex<[ChunkIndex: String]>
+    private var listVersion = 0
+    private let writtenVersion = NIOLockedValueBox(0)
+    private let threadPool: NIOThreadPool
+
+    private init(folder: String, list: ChunkList, paths: [ChunkIndex: String], threadPool: NIOThreadPool) {
+        self.folder = folder
+        self.total = list.total
+        self.list = list
+        self.served = Mutex(paths)
+        self.threadPool = threadPool
+    }
+
+    /// Opens and checks a chunk folder, or throws an error naming the file, line and problem.
+    ///
+    /// Blocking; call it at start-up, before anything is sent or written. The folder is not
+    /// changed, except that temporary files left by an interrupted download are removed.
+    public static func open(
+        folder: String,
+        threadPool: NIOThreadPool = .singleton
+    ) throws(ChunkFolderError) -> ChunkStore {
+        guard let kind = FileSystem.kind(of: folder) else { throw .folderMissing(path: folder) }
+        guard kind == S_IFDIR, let root = FileSystem.realPath(folder) else { throw .notAFolder(path: folder) }
+        let listPath = "\(folder)/\(ChunkList.fileName)"
+        guard FileSystem.kind(of: listPath) != nil else { throw .listMissing(path: listPath) }
+        let text: String
+        do { text = try FileSystem.readText(listPath) } catch { throw .unreadable(path: listPath, reason: error.reason) }
+        let list = try ChunkList(parsing: text, file: listPath)
+
+        var paths: [ChunkIndex: String] = [:]
+        for (index, name) in list.files {
+            let line = list.lineNumbers[index] ?? 0
+            let path = "\(folder)/\(name)"
+            guard let resolved = FileSystem.realPath(path), FileSystem.kind(of: resolved) == S_IFREG else {
+                throw .chunkFileMissing(file: listPath, line: line, name: name)
+            }
+            guard resolved.hasPrefix(root + "/") else {
+                throw .badLine(
+                    file: listPath,
+                    line: line,
+                    text: "\(index),\(name)",
+                    reason: "file \"\(name)\" is a link to \(resolved), outside the folder"
+                )
+            }
+            paths[index] = resolved
+        }
+        for name in FileSystem.entries(of: folder) where name.hasPrefix(partialPrefix) {
+            unlink("\(folder)/\(name)")
+        }
+        return ChunkStore(folder: folder, list: list, paths: paths, threadPool: threadPool)
+    }
+
+    /// The indexes held now.
+    public var heldIndexes: Set<ChunkIndex> { Set(list.files.keys) }
+
+    /// The current list, as written to `local_chunks.txt`.
+    public var chunkList: ChunkList { list }
+
+    /// The file serving chunk `index`, or `nil` if it is not listed. Safe from any thread.
+    public nonisolated func servingPath(for index: ChunkIndex) -> String? {
+        served.withLock { $0[index] }
+    }
+
+    /// Computes the SHA-1 of every held chunk, on the thread pool.
+    public func hashHeldChunks() async throws -> [ChunkIndex: SHA1Digest] {
+        let paths = served.withLock { $0 }
+        var digests: [ChunkIndex: SHA1Digest] = [:]
+        try await withThrowingTaskGroup(of: (ChunkIndex, SHA1Digest).self) { group in
+            var pending = paths.makeIterator()
+            func addNext() -> Bool {
+                guard let (index, path) = pending.next() else { return false }
+                group.addTask { [threadPool] in
+                    (index, try await threadPool.runIfActive { try ChunkHasher.digest(ofFileAt: path) })
+                }
+                return true
+            }
+            for _ in 0..<4 where addNext() {}
+            while let (index, digest) = try await group.next() {
+                digests[index] = digest
+                _ = addNext()
+            }
+        }
+        return digests
+    }
+
+    /// Starts a download of chunk `index` into a temporary file in the folder.
+    public nonisolated func beginDownload(of index: ChunkIndex) async throws -> ChunkDownload {
+        let path = "\(folder)/\(Self.partialPrefix)\(index)-\(UInt32.random(in: 0...UInt32.max))"
+        return try await ChunkDownload(path: path, index: index, threadPool: threadPool)
+    }
+
+    /// Removes a received chunk that will not be kept (its digest did not match).
+    public nonisolated func discard(_ download: ReceivedChunk) async {
+        let path = download.path
+        _ = try? await threadPool.runIfActive { unlink(path) }
+    }
+
+    /// Keeps a finished download as `chunk_<i>` and lists it, atomically; returns the new list.
+    ///
+    /// The caller has checked the digest. If listing fails (disk full, read-only folder) the chunk
+    /// file is removed again, so the folder stays consistent, and the error is thrown. Commits may
+    /// overlap: each list write carries a version and an older one never replaces a newer one.
+    @discardableResult
+    public func commit(_ download: ReceivedChunk) async throws -> ChunkList {
+        let index = download.index
+        let name = "chunk_\(index)"
+        let finalPath = "\(folder)/\(name)"
+        let partial = download.path
+        try await threadPool.runIfActive {
+            guard rename(partial, finalPath) == 0 else {
+                let reason = FileSystem.lastError
+                unlink(partial)
+                throw FileSystemError(path: finalPath, reason: reason)
+            }
+        }
+        // No suspension between reading and updating `list`: overlapping commits all land in it.
+        list.add(index, fileName: name)
+        listVersion += 1
+        let (version, text, listPath, written) = (listVersion, list.text, "\(folder)/\(ChunkList.fileName)", writtenVersion)
+        do {
+            try await threadPool.runIfActive {
+                try written.withLockedValue { writtenVersion in
+                    guard version > writtenVersion else { return }
+                    try FileSystem.replaceAtomically(listPath, with: text)
+                    writtenVersion = version
+                }
+            }
+        } catch {
+            list.remove(index)
+            _ = try? await threadPool.runIfActive { unlink(finalPath) }
+            throw error
+        }
+        let resolved = FileSystem.realPath(finalPath) ?? finalPath
+        served.withLock { $0[index] = resolved }
+        return list
+    }
+}
+
+/// SHA-1 of files, streamed in blocks so memory does not grow with chunk size.
+enum ChunkHasher {
+    static let blockSize = 1 << 20
+
+    /// The SHA-1 of the file at `path`. Blocking.
+    static func digest(ofFileAt path: String) throws -> SHA1Digest {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileSystemError(path: path, reason: FileSystem.lastError) }
+        defer { close(descriptor) }
+        var hasher = Insecure.SHA1()
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
+        defer { block.deallocate() }
+        while true {
+            let count = read(descriptor, block.baseAddress, blockSize)
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw FileSystemError(path: path, reason: FileSystem.lastError) }
+            if count == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: block[0..<count]))
+        }
+        return SHA1Digest(bytes: hasher.finalize())
+    }
+}

@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin, blocking POSIX file helpers. Callers run them on a thread pool, never on an event loop.
+enum FileSystem {
+    /// What the system said about the last failed call.
+    static var lastError: String { String(cString: strerror(errno)) }
+
+    /// Whether `path` exists and is a directory / a regular file (following symlinks).
+    static func kind(of path: String) -> mode_t? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return info.st_mode & S_IFMT
+    }
+
+    /// The canonical absolute path, symlinks resolved; `nil` if it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The whole contents of a small file as text.
+    static func readText(_ path: String) throws(FileSystemError) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileSystemError(path: path, reason: lastError) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = block.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw FileSystemError(path: path, reason: lastError) }
+            if count == 0 { break }
+            bytes.append(contentsOf: block[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Writes all of `bytes` to `descriptor`.
+    static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(FileSystemError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written >= 0 else { throw FileSystemError(path: path, reason: lastError) }
+            offset += written
+        }
+    }
+
+    /// Replaces the file at `path` with `text` atomically: a temporary file beside it, then rename.
+    static func replaceAtomically(_ path: String, with text: String) throws(FileSystemError) {
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw FileSystemError(path: temporary, reason: lastError) }
+        var isOpen = true
+        defer { if isOpen { close(descriptor) } }
+        do throws(FileSystemError) {
+            let failure: FileSystemError? = Array(text.utf8).withUnsafeBytes { raw in
+                do throws(FileSystemError) { try writeAll(descriptor, raw, path: temporary) } catch { return error }
+                return nil
+            }
+            if let failure { throw failure }
+            guard fsync(descriptor) == 0 else { throw FileSystemError(path: temporary, reason: lastError) }
+            close(descriptor)
+            isOpen = false
+            guard rename(temporary, path) == 0 else { throw FileSystemError(path: path, reason: lastError) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// The names in a directory.
+    static func entries(of directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}
+
+/// A file operation failed.
+public struct FileSystemError: Error, CustomStringConvertible, Equatable {
+    /// The file involved.
+    public let path: String
+    /// What the system said.
+    public let reason: String
+
+    public var description: String { "\(path): \(reason)" }
+}

@@ -1,0 +1,172 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SwarmProtocol
+
+/// What happened to one `REQUEST_CHUNK` this peer received.
+public struct ServeReport: Sendable, Equatable {
+    /// How it ended.
+    public enum Outcome: Sendable, Equatable {
+        /// The chunk's bytes were sent.
+        case served(bytes: Int)
+        /// Nothing was sent; the reason says why.
+        case refused(reason: String)
+    }
+
+    /// The requested chunk (absent when the request itself was bad).
+    public let index: ChunkIndex?
+    /// The requesting peer's address, as seen on the socket.
+    public let peer: String
+    /// How it ended.
+    public let outcome: Outcome
+}
+
+/// Serves `REQUEST_CHUNK,<i>` on the transfer port: the chunk's raw bytes, sent with zero copy
+/// (`sendfile` through `FileRegion`), then the connection closes.
+///
+/// Only chunks the folder lists are served; anything else closes the connection with no data.
+public final class PeerServer: Sendable {
+    /// The address it listens on.
+    public let localAddress: SocketAddress
+    private let channel: Channel
+
+    private init(channel: Channel) {
+        self.channel = channel
+        self.localAddress = channel.localAddress!
+    }
+
+    /// Binds `host:port` and serves the chunks `lookup` names.
+    ///
+    /// - Parameters:
+    ///   - lookup: the file holding a chunk, or `nil` when it is not listed; called on event loops.
+    ///   - onServe: told of every request served or refused.
+    public static func start(
+        host: String,
+        port: Int,
+        lookup: @escaping @Sendable (ChunkIndex) -> String?,
+        onServe: @escaping @Sendable (ServeReport) -> Void,
+        requestTimeout: TimeAmount = .seconds(10),
+        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        threadPool: NIOThreadPool = .singleton
+    ) async throws -> PeerServer {
+        let fileIO = NonBlockingFileIO(threadPool: threadPool)
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        MessageFramingHandler<PeerRequest>(newlines: .alwaysEnd),
+                        ChunkServingHandler(
+                            lookup: lookup,
+                            onServe: onServe,
+                            fileIO: fileIO,
+                            requestTimeout: requestTimeout
+                        )
+                    )
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        return PeerServer(channel: channel)
+    }
+
+    /// Stops listening. Transfers under way finish on their own.
+    public func shutdown() async {
+        try? await channel.close()
+    }
+}
+
+/// Answers the one request of a peer connection.
+final class ChunkServingHandler: ChannelInboundHandler {
+    typealias InboundIn = Framed<PeerRequest>
+    typealias OutboundOut = IOData
+
+    private let lookup: @Sendable (ChunkIndex) -> String?
+    private let onServe: @Sendable (ServeReport) -> Void
+    private let fileIO: NonBlockingFileIO
+    private let requestTimeout: TimeAmount
+    private var answered = false
+    private var timeout: Scheduled<Void>?
+
+    init(
+        lookup: @escaping @Sendable (ChunkIndex) -> String?,
+        onServe: @escaping @Sendable (ServeReport) -> Void,
+        fileIO: NonBlockingFileIO,
+        requestTimeout: TimeAmount
+    ) {
+        self.lookup = lookup
+        self.onServe = onServe
+        self.fileIO = fileIO
+        self.requestTimeout = requestTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timeout = context.eventLoop.scheduleTask(in: requestTimeout) {
+            let (handler, context) = loopBound.value
+            handler.refuse(context: context, index: nil, reason: "no request within \(handler.requestTimeout)")
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timeout?.cancel()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered else { return }
+        answered = true
+        timeout?.cancel()
+        let index: ChunkIndex
+        switch unwrapInboundIn(data).message {
+        case .requestChunk(let requested): index = requested
+        }
+        guard let path = lookup(index) else {
+            refuse(context: context, index: index, reason: "chunk \(index) is not listed here")
+            return
+        }
+        let peer = Self.describe(context.remoteAddress)
+        fileIO.openFile(_deprecatedPath: path, eventLoop: context.eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .failure(let error):
+                self.refuse(context: context, index: index, reason: "cannot open \(path): \(error)")
+            case .success(let (handle, region)):
+                let bytes = region.readableBytes
+                context.writeAndFlush(self.wrapOutboundOut(.fileRegion(region))).assumeIsolated().whenComplete { written in
+                    try? handle.close()
+                    switch written {
+                    case .success:
+                        self.onServe(ServeReport(index: index, peer: peer, outcome: .served(bytes: bytes)))
+                    case .failure(let error):
+                        self.onServe(ServeReport(index: index, peer: peer, outcome: .refused(reason: "send failed: \(error)")))
+                    }
+                    context.close(promise: nil)
+                }
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent, !answered {
+            refuse(context: context, index: nil, reason: "closed without a request")
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        refuse(context: context, index: nil, reason: "\(error)")
+    }
+
+    private func refuse(context: ChannelHandlerContext, index: ChunkIndex?, reason: String) {
+        answered = true
+        timeout?.cancel()
+        onServe(ServeReport(index: index, peer: Self.describe(context.remoteAddress), outcome: .refused(reason: reason)))
+        context.close(promise: nil)
+    }
+
+    private static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "unknown peer" }
+        return PeerAddress(host: ip, port: port)?.description ?? "\(address)"
+    }
+}

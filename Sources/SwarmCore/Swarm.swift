@@ -1,0 +1,341 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import SwarmProtocol
+
+/// The client engine: serves the chunks a folder holds, registers them, and fetches the missing
+/// ones from other peers, telling its consumers everything through ``events``.
+///
+/// The engine knows nothing of the screen. The TUI and the headless printer both read ``events``;
+/// commands come in as plain method calls (``pause()``, ``resume()``, ``request(_:)``).
+///
+/// ```swift
+/// let swarm = Swarm(configuration: configuration, store: try ChunkStore.open(folder: "client1_chunks"), logger: logger)
+/// Task { for await event in swarm.events { print(event) } }
+/// try await swarm.run()   // until cancelled, or until complete with `exitWhenComplete`
+/// ```
+public actor Swarm {
+    /// How a client runs.
+    public struct Configuration: Sendable {
+        /// The client's name, as in the seed's `-name`.
+        public var name: String
+        /// Where the tracker listens.
+        public var tracker: PeerAddress
+        /// The address registered for our chunks (host and transfer port).
+        public var advertised: PeerAddress
+        /// The local address the peer server binds.
+        public var listenHost: String
+        /// Fetches running at once, in total.
+        public var maxConcurrentFetches = 4
+        /// Bad chunks after which a holder is not used again in this run.
+        public var maxBadChunks = 3
+        /// Stop once every chunk is held, instead of serving until cancelled.
+        public var exitWhenComplete = false
+        /// Start with fetching paused.
+        public var startPaused = false
+        /// Reconnect timing for the tracker link.
+        public var trackerBackoff = Backoff()
+        /// Retry timing for a chunk nobody can serve yet.
+        public var chunkBackoff = Backoff(initial: .milliseconds(500), cap: .seconds(5))
+        /// How chunks are downloaded.
+        public var fetcher = ChunkFetcher()
+
+        /// A configuration with the seed's defaults for everything not given.
+        public init(name: String, tracker: PeerAddress, advertised: PeerAddress, listenHost: String? = nil) {
+            self.name = name
+            self.tracker = tracker
+            self.advertised = advertised
+            self.listenHost = listenHost ?? Self.bindHost(for: advertised.host)
+        }
+
+        /// Binds the advertised address when it is a literal IP, else every interface.
+        private static func bindHost(for host: String) -> String {
+            let isLiteral = host.contains(":") || host.split(separator: ".").allSatisfy { Int($0) != nil }
+            return isLiteral ? host : "0.0.0.0"
+        }
+    }
+
+    /// A command the user gave that cannot be carried out.
+    public enum CommandError: Error, Equatable, CustomStringConvertible {
+        /// The chunk index is outside `1...total`.
+        case noSuchChunk(Int, total: Int)
+        /// The chunk is already held.
+        case alreadyHeld(ChunkIndex)
+
+        public var description: String {
+            switch self {
+            case .noSuchChunk(let value, let total): return "no chunk \(value): chunks are 1–\(total)"
+            case .alreadyHeld(let index): return "chunk \(index) is already here"
+            }
+        }
+    }
+
+    /// Everything that happens, in order. One consumer.
+    public nonisolated let events: AsyncStream<SwarmEvent>
+    private let sink: AsyncStream<SwarmEvent>.Continuation
+
+    private let configuration: Configuration
+    private let store: ChunkStore
+    private let logger: Logger
+    private var tracker: TrackerClient?
+
+    private var held: Set<ChunkIndex> = []
+    private var inFlight: Set<ChunkIndex> = []
+    private var availability: [ChunkIndex: Int] = [:]
+    private var retryAt: [ChunkIndex: ContinuousClock.Instant] = [:]
+    private var attempts: [ChunkIndex: Int] = [:]
+    private var requested: [ChunkIndex] = []
+    private var paused: Bool
+    private var badChunks: [PeerAddress: Int] = [:]
+    private var banned: Set<PeerAddress> = []
+    private var activePerPeer: [PeerAddress: Int] = [:]
+    private var fetches: [ChunkIndex: Task<Void, Never>] = [:]
+    private var announcedComplete = false
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    /// An engine for the folder `store`, configured by `configuration`; `logger` receives protocol
+    /// lines (`WHERE_CHUNK,3`) and diagnostics.
+    public init(configuration: Configuration, store: ChunkStore, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.paused = configuration.startPaused
+        (events, sink) = AsyncStream.makeStream(of: SwarmEvent.self)
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Serves and fetches until the task is cancelled, or until complete with `exitWhenComplete`.
+    ///
+    /// - Throws: when the folder cannot be hashed or the transfer port cannot be bound.
+    public func run() async throws {
+        defer { sink.finish() }
+        let digests = try await store.hashHeldChunks()
+        held = Set(digests.keys)
+        let sink = self.sink
+        let logger = self.logger
+        let server = try await PeerServer.start(
+            host: configuration.listenHost,
+            port: configuration.advertised.port,
+            lookup: { [store] in store.servingPath(for: $0) },
+            onServe: { report in
+                switch report.outcome {
+                case .served(let bytes):
+                    logger.info("served chunk \(report.index!) (\(bytes) bytes) to \(report.peer)")
+                case .refused(let reason):
+                    logger.info("refused \(report.peer): \(reason)")
+                }
+                sink.yield(.served(report))
+            }
+        )
+        let tracker = TrackerClient(
+            tracker: configuration.tracker,
+            advertised: configuration.advertised,
+            probeIndex: ChunkIndex(min(store.total + 1, ChunkIndex.maximum)),
+            logger: logger,
+            backoff: configuration.trackerBackoff,
+            onState: { sink.yield(.tracker($0)) }
+        )
+        self.tracker = tracker
+        emit(
+            .started(
+                name: configuration.name,
+                folder: store.folder,
+                total: store.total,
+                held: held,
+                serving: configuration.advertised
+            )
+        )
+        if paused { emit(.paused(true)) }
+        await tracker.register(digests)
+        emit(.registered(count: digests.count))
+
+        let trackerTask = Task { await tracker.run() }
+        let ticker = Task { [wake] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                wake.yield()
+            }
+        }
+        defer {
+            trackerTask.cancel()
+            ticker.cancel()
+            for task in fetches.values { task.cancel() }
+        }
+        wake.yield()
+        for await _ in wakeups {
+            schedule()
+            if held.count == store.total {
+                announceComplete()
+                if configuration.exitWhenComplete { break }
+            }
+        }
+        await server.shutdown()
+    }
+
+    /// Stops starting new fetches; serving goes on. Fetches under way finish.
+    public func pause() {
+        guard !paused else { return }
+        paused = true
+        emit(.paused(true))
+    }
+
+    /// Starts fetching again.
+    public func resume() {
+        guard paused else { return }
+        paused = false
+        emit(.paused(false))
+        wake.yield()
+    }
+
+    /// Fetches chunk `value` as soon as a slot is free, even while paused.
+    public func request(_ value: Int) throws(CommandError) {
+        guard (1...store.total).contains(value) else { throw .noSuchChunk(value, total: store.total) }
+        let index = ChunkIndex(value)
+        guard !held.contains(index) else { throw .alreadyHeld(index) }
+        if !requested.contains(index) { requested.append(index) }
+        retryAt[index] = nil
+        wake.yield()
+    }
+
+    private func emit(_ event: SwarmEvent) { sink.yield(event) }
+
+    private func announceComplete() {
+        guard !announcedComplete else { return }
+        announcedComplete = true
+        logger.info("complete: all \(store.total) chunks held")
+        emit(.complete(total: store.total))
+    }
+
+    private func schedule() {
+        let now = ContinuousClock.now
+        retryAt = retryAt.filter { $0.value > now }
+        let input = PickerInput(
+            total: store.total,
+            held: held,
+            inFlight: inFlight,
+            availability: availability,
+            waiting: Set(retryAt.keys),
+            requested: requested,
+            paused: paused,
+            freeSlots: configuration.maxConcurrentFetches - inFlight.count
+        )
+        for index in ChunkPicker.plan(input) {
+            inFlight.insert(index)
+            requested.removeAll { $0 == index }
+            fetches[index] = Task { await self.fetch(index) }
+        }
+    }
+
+    private func fetch(_ index: ChunkIndex) async {
+        defer {
+            inFlight.remove(index)
+            fetches[index] = nil
+            wake.yield()
+        }
+        guard let tracker else { return }
+        let answer: TrackerAnswer
+        do {
+            answer = try await tracker.locate(index)
+        } catch {
+            postpone(index)
+            return
+        }
+        guard case .getChunkFrom(_, let digest, let holders) = answer else {
+            availability[index] = 0
+            emit(.nowhere(index))
+            postpone(index)
+            return
+        }
+        availability[index] = holders.count
+        emit(.located(index, holders: holders))
+        let candidates = orderedHolders(holders)
+        guard !candidates.isEmpty else {
+            emit(.failed(index, from: nil, reason: "no usable holder (all banned or ourselves)"))
+            postpone(index)
+            return
+        }
+        for holder in candidates where !Task.isCancelled {
+            if await fetch(index, from: holder, digest: digest) { return }
+        }
+        postpone(index)
+    }
+
+    /// One attempt at one holder; `true` when the chunk is now held, or when trying others is pointless.
+    private func fetch(_ index: ChunkIndex, from holder: PeerAddress, digest: SHA1Digest) async -> Bool {
+        activePerPeer[holder, default: 0] += 1
+        defer { activePerPeer[holder, default: 1] -= 1 }
+        logger.info("\(PeerRequest.requestChunk(index).wireText) to \(holder)")
+        emit(.requested(index, from: holder))
+        let started = ContinuousClock.now
+        let sink = self.sink
+        let received: ReceivedChunk
+        do {
+            received = try await configuration.fetcher.fetch(index, from: holder, expecting: digest, into: store) {
+                sink.yield(.receiving(index, from: holder, bytes: $0))
+            }
+        } catch {
+            logger.warning("chunk \(index) from \(holder): \(error)")
+            emit(.failed(index, from: holder, reason: error.description))
+            if error.isBadData { noteBadData(from: holder) }
+            if case .storage(let reason) = error {
+                emit(.problem("cannot save chunk \(index): \(reason)"))
+                postpone(index)
+                return true
+            }
+            return false
+        }
+        do {
+            try await store.commit(received)
+        } catch {
+            logger.error("cannot save chunk \(index): \(error)")
+            emit(.problem("cannot save chunk \(index): \(error)"))
+            emit(.failed(index, from: holder, reason: "cannot save: \(error)"))
+            postpone(index)
+            return true
+        }
+        held.insert(index)
+        requested.removeAll { $0 == index }
+        availability[index, default: 0] += 1
+        await tracker?.register(index, digest)
+        let seconds = (ContinuousClock.now - started).seconds
+        logger.info("fetched chunk \(index) (\(received.byteCount) bytes) from \(holder) in \(seconds) s")
+        emit(.fetched(index, from: holder, bytes: received.byteCount, seconds: seconds))
+        return true
+    }
+
+    private func noteBadData(from holder: PeerAddress) {
+        badChunks[holder, default: 0] += 1
+        let count = badChunks[holder]!
+        if count >= configuration.maxBadChunks, !banned.contains(holder) {
+            banned.insert(holder)
+            logger.warning("not using \(holder) again: \(count) bad chunks")
+            emit(.peerBanned(holder, badChunks: count))
+        }
+    }
+
+    private func postpone(_ index: ChunkIndex) {
+        let attempt = attempts[index, default: 0]
+        attempts[index] = attempt + 1
+        retryAt[index] = .now + configuration.chunkBackoff.delay(attempt: attempt)
+    }
+
+    /// Usable holders, least busy first, random among equals; never ourselves or a banned peer.
+    private func orderedHolders(_ holders: [PeerAddress]) -> [PeerAddress] {
+        holders.filter { !banned.contains($0) && !isSelf($0) }
+            .map { ($0, activePerPeer[$0, default: 0], UInt64.random(in: 0...UInt64.max)) }
+            .sorted { ($0.1, $0.2) < ($1.1, $1.2) }
+            .map(\.0)
+    }
+
+    private func isSelf(_ holder: PeerAddress) -> Bool {
+        let advertised = configuration.advertised
+        if holder == advertised { return true }
+        return holder.port == advertised.port && Self.isLoopback(holder.host) && Self.isLoopback(advertised.host)
+    }
+
+    private static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    }
+}

@@ -1,0 +1,33 @@
+import SwarmProtocol
+
+/// Everything the engine tells its consumers (the TUI, the headless log printer), in order.
+public enum SwarmEvent: Sendable, Equatable {
+    /// The folder was checked and its chunks hashed; serving starts.
+    case started(name: String, folder: String, total: Int, held: Set<ChunkIndex>, serving: PeerAddress)
+    /// The tracker link changed.
+    case tracker(TrackerState)
+    /// The chunks held were registered (or queued to be) with the tracker.
+    case registered(count: Int)
+    /// The tracker said where a chunk is.
+    case located(ChunkIndex, holders: [PeerAddress])
+    /// The tracker knows no holder for a chunk yet; it is asked again later.
+    case nowhere(ChunkIndex)
+    /// A fetch started.
+    case requested(ChunkIndex, from: PeerAddress)
+    /// Bytes of a chunk arrived (sent in batches while a transfer runs).
+    case receiving(ChunkIndex, from: PeerAddress, bytes: Int)
+    /// A chunk was fetched, checked and saved.
+    case fetched(ChunkIndex, from: PeerAddress, bytes: Int, seconds: Double)
+    /// Fetching a chunk from one holder failed; another holder (or a later pass) is tried.
+    case failed(ChunkIndex, from: PeerAddress?, reason: String)
+    /// A holder sent bad data too often and is not used again in this run.
+    case peerBanned(PeerAddress, badChunks: Int)
+    /// A request from another peer was served or refused.
+    case served(ServeReport)
+    /// Fetching was paused or resumed.
+    case paused(Bool)
+    /// Every chunk is held.
+    case complete(total: Int)
+    /// Something went wrong that the user should see (a disk error, say).
+    case problem(String)
+}

@@ -1,0 +1,138 @@
+import NIOCore
+
+/// Cuts a byte stream into messages the way seed-era peers send them: sometimes with `\n`, often
+/// with nothing at all, sometimes two glued together.
+///
+/// A message ends
+/// - at `\n` (for answers, only a `\n` after a whole message, since seed-era trackers echo stray
+///   newlines in the middle of an answer),
+/// - where the next known verb begins,
+/// - at end of stream,
+/// - or, when none of these comes, once the bytes so far form a whole message and the sender has
+///   paused (the caller tells the framer so with `senderPaused`).
+///
+/// ```swift
+/// var framer = MessageFramer(newlines: .alwaysEnd)
+/// var bytes = ByteBuffer(string: "WHERE_CHUNK,1WHERE_CHUNK,2\n")
+/// try framer.nextFrame(in: &bytes, isWhole: { _ in true })?.text  // "WHERE_CHUNK,1"
+/// try framer.nextFrame(in: &bytes, isWhole: { _ in true })?.text  // "WHERE_CHUNK,2"
+/// ```
+public struct MessageFramer: Sendable {
+    /// How a `\n` is read.
+    public enum NewlinePolicy: Sendable {
+        /// Every `\n` ends a message (requests, which our tracker and peers receive).
+        case alwaysEnd
+        /// A `\n` ends a message only if the bytes before it form a whole one (answers).
+        case endWholeMessage
+    }
+
+    /// The default bound on one message: the seed reads 1024 bytes per message.
+    public static let defaultMaximumLength = 1024
+
+    /// Longest accepted message, in bytes.
+    public let maximumLength: Int
+    /// How `\n` is read.
+    public let newlines: NewlinePolicy
+
+    private static let verbPatterns = WireVerb.allCases.map(\.utf8Bytes)
+
+    public init(newlines: NewlinePolicy, maximumLength: Int = MessageFramer.defaultMaximumLength) {
+        self.newlines = newlines
+        self.maximumLength = maximumLength
+    }
+
+    /// One message's text, cut from the stream.
+    public struct Frame: Equatable, Sendable {
+        /// The message without its terminator.
+        public var text: String
+        /// Whether a `\n` ended it: our own tracker terminates its answers, seed-era ones never do.
+        public var terminated: Bool
+    }
+
+    /// Takes the next whole message off the front of `buffer`, or returns `nil` when more bytes are needed.
+    ///
+    /// - Parameters:
+    ///   - atEndOfStream: the sender closed; whatever is left is the last message.
+    ///   - senderPaused: no bytes came for a while; a whole message may end here.
+    ///   - isWhole: whether some text is a complete message of the expected kind.
+    /// - Throws: ``WireError/tooLong(limit:)`` or ``WireError/unknownVerb(_:)`` as soon as the bytes
+    ///   cannot become a message.
+    public func nextFrame(
+        in buffer: inout ByteBuffer,
+        atEndOfStream: Bool = false,
+        senderPaused: Bool = false,
+        isWhole: (String) -> Bool
+    ) throws(WireError) -> Frame? {
+        skipPadding(in: &buffer)
+        let bytes = buffer.readableBytesView
+        guard !bytes.isEmpty else { return nil }
+        try checkVerbPrefix(bytes)
+
+        let scanLimit = min(bytes.count, maximumLength + 1)
+        let window = bytes.prefix(scanLimit)
+        let nextVerb = Self.firstVerb(in: window, after: bytes.startIndex)
+        var newline: Int? = nil
+        var searchFrom = window.startIndex
+        while let found = window[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
+            if nextVerb.map({ found > $0 }) ?? false { break }
+            if newlines == .alwaysEnd || isWhole(Self.text(window[window.startIndex..<found])) {
+                newline = found
+                break
+            }
+            searchFrom = window.index(after: found)
+        }
+        let end = [nextVerb, newline].compactMap { $0 }.min()
+
+        if let end {
+            let length = end - bytes.startIndex
+            guard length <= maximumLength else { throw .tooLong(limit: maximumLength) }
+            let text = buffer.readString(length: length)!
+            if end == newline { buffer.moveReaderIndex(forwardBy: 1) }
+            return Frame(text: text, terminated: end == newline)
+        }
+        guard bytes.count <= maximumLength else { throw .tooLong(limit: maximumLength) }
+        let text = Self.text(bytes[...])
+        if atEndOfStream || (senderPaused && isWhole(text)) {
+            buffer.moveReaderIndex(forwardBy: bytes.count)
+            return Frame(text: text, terminated: false)
+        }
+        return nil
+    }
+
+    private func skipPadding(in buffer: inout ByteBuffer) {
+        let padding = buffer.readableBytesView.prefix(while: \.isWirePadding).count
+        buffer.moveReaderIndex(forwardBy: padding)
+    }
+
+    /// Refuses garbage early: the buffer must start with (a prefix of) a known verb.
+    private func checkVerbPrefix(_ bytes: ByteBufferView) throws(WireError) {
+        let head = Array(bytes.prefix(32))
+        let plausible = Self.verbPatterns.contains { verb in
+            let shared = min(verb.count, head.count)
+            return head.prefix(shared).elementsEqual(verb.prefix(shared))
+                && (head.count <= verb.count || !head[verb.count].isASCIIAlphanumeric)
+        }
+        guard plausible else { throw .unknownVerb(Self.text(bytes.prefix(40))) }
+    }
+
+    private static func firstVerb(in bytes: ByteBufferView.SubSequence, after start: Int) -> Int? {
+        var best: Int? = nil
+        for pattern in verbPatterns {
+            guard let first = pattern.first else { continue }
+            var position = bytes.index(after: start)
+            while position < bytes.endIndex, let candidate = bytes[position...].firstIndex(of: first) {
+                if best.map({ candidate >= $0 }) ?? false { break }
+                if bytes[candidate...].starts(with: pattern) {
+                    best = candidate
+                    break
+                }
+                position = bytes.index(after: candidate)
+            }
+        }
+        return best
+    }
+
+    private static func text<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+        String(decoding: bytes, as: UTF8.self)
+    }
+}

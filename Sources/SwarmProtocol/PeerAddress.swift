@@ -1,0 +1,67 @@
+/// Where a peer serves its chunks: a host (IPv4, IPv6 or a host name such as `localhost`) and a TCP port.
+///
+/// Seed-era peers register `localhost` rather than an address, so names are as valid as addresses;
+/// anything else (commas, spaces, empty labels) is refused because it could not be dialled and
+/// would corrupt the comma-separated answers the tracker sends.
+///
+/// ```swift
+/// PeerAddress(host: "localhost", port: "6001")  // localhost:6001
+/// PeerAddress(host: "bad host", port: "6001")   // nil
+/// ```
+public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
+    /// The host exactly as registered (trimmed).
+    public let host: String
+    /// The TCP port, 1–65535.
+    public let port: Int
+
+    /// Validates a host and a port given as wire text.
+    public init?<H: StringProtocol, P: StringProtocol>(host: H, port: P) {
+        let portText = port.trimmingWireWhitespace()
+        guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let number = Int(portText)
+        else { return nil }
+        self.init(host: String(host.trimmingWireWhitespace()), port: number)
+    }
+
+    /// Validates a host and a numeric port.
+    public init?(host: String, port: Int) {
+        guard Self.isValidPort(port), Self.isValidHost(host) else { return nil }
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT`, with IPv6 hosts in brackets (`[::1]:5100`).
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingWireWhitespace()
+        if trimmed.hasPrefix("["), let close = trimmed.firstIndex(of: "]") {
+            let host = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
+            let rest = trimmed[trimmed.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            self.init(host: host, port: rest.dropFirst())
+        } else {
+            guard let colon = trimmed.lastIndex(of: ":") else { return nil }
+            self.init(host: trimmed[..<colon], port: trimmed[trimmed.index(after: colon)...])
+        }
+    }
+
+    /// Whether `port` is a usable TCP port.
+    public static func isValidPort(_ port: Int) -> Bool { (1...65535).contains(port) }
+
+    /// Whether `host` is an IPv4 address, an IPv6 address or an RFC 1123 host name.
+    public static func isValidHost(_ host: String) -> Bool {
+        guard !host.isEmpty, host.utf8.count <= 253 else { return false }
+        if host.contains(":") {
+            return host.utf8.allSatisfy { byte in
+                byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") || byte.isASCIIHexDigit
+            } && host.utf8.count >= 2
+        }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        return labels.allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") }
+        }
+    }
+
+    /// `host:port`, with IPv6 hosts bracketed.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,57 @@
+import Logging
+import NIOCore
+import SwarmProtocol
+
+/// Answers one client's tracker requests against the shared ``TrackerRegistry``.
+///
+/// Framing happens before it (``MessageFramingHandler``); bad bytes arrive here as an error and
+/// close this connection only. Answers end in `\n`, which tells our own clients they may pipeline.
+final class TrackerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Framed<TrackerRequest>
+    typealias OutboundOut = ByteBuffer
+
+    private let registry: TrackerRegistry
+    private let logger: Logger
+
+    init(registry: TrackerRegistry, logger: Logger) {
+        self.registry = registry
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let request = unwrapInboundIn(data).message
+        logger.info("\(request.wireText)")
+        switch request {
+        case .localChunks(let index, let digest, let holder):
+            let outcome = registry.register(index, digest, holder: holder)
+            if case .changedDigest(let previous) = outcome {
+                logger.warning("holder \(holder) changed its SHA-1 for chunk \(index) from \(previous) to \(digest)")
+            }
+            let digests = registry.digests(for: index)
+            if outcome != .unchanged, digests.count > 1 {
+                let summary = digests.map { "\($0.digest) (\($0.holders) holder\($0.holders == 1 ? "" : "s"))" }
+                logger.warning(
+                    "conflicting SHA-1 for chunk \(index): \(summary.joined(separator: ", ")); answering with the majority"
+                )
+            }
+        case .whereChunk(let index):
+            let answer = registry.answer(for: index)
+            logger.info("\(answer.wireText)")
+            context.writeAndFlush(wrapOutboundOut(answer.encoded(terminated: true)), promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The client half-closed: every answer it asked for is already written.
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        let peer = context.remoteAddress.map { "\($0)" } ?? "unknown peer"
+        logger.warning("closing connection from \(peer): \(error)")
+        context.close(promise: nil)
+    }
+}

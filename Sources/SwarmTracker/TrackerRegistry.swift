@@ -1,0 +1,109 @@
+import Synchronization
+import SwarmProtocol
+
+/// Who holds which chunk: every `(holder, SHA-1)` reported for each chunk index, once per holder.
+///
+/// Answers follow the majority: when holders disagree on a chunk's digest, the digest most holders
+/// reported wins (ties go to the one reported first) and only its holders are listed. With a
+/// `quorum` above 1 a chunk is listed only once that many holders agree, as some seed-era
+/// trackers do. Thread-safe: every connection's handler shares one registry.
+///
+/// ```swift
+/// let registry = TrackerRegistry(quorum: 1)
+/// registry.register(ChunkIndex(3), digest, holder: PeerAddress(host: "127.0.0.1", port: 6001)!)
+/// registry.answer(for: ChunkIndex(3))  // .getChunkFrom(3, digest, holders: [127.0.0.1:6001])
+/// ```
+public final class TrackerRegistry: Sendable {
+    /// What registering changed, so the server can log it.
+    public enum Registration: Equatable, Sendable {
+        /// A new holder for this chunk.
+        case added
+        /// The holder had already reported the same digest.
+        case unchanged
+        /// The holder now reports a different digest than before.
+        case changedDigest(from: SHA1Digest)
+    }
+
+    private struct Holding: Sendable {
+        var holder: PeerAddress
+        var digest: SHA1Digest
+    }
+
+    /// How many holders must agree on a digest before a chunk is listed.
+    public let quorum: Int
+    private let holdings = Mutex<[ChunkIndex: [Holding]]>([:])
+
+    /// A registry listing a chunk once `quorum` holders (at least 1) agree on its digest.
+    public init(quorum: Int = 1) {
+        precondition(quorum >= 1, "quorum must be at least 1")
+        self.quorum = quorum
+    }
+
+    /// Records that `holder` holds chunk `index` with `digest`.
+    @discardableResult
+    public func register(_ index: ChunkIndex, _ digest: SHA1Digest, holder: PeerAddress) -> Registration {
+        holdings.withLock { holdings in
+            var list = holdings[index, default: []]
+            defer { holdings[index] = list }
+            if let position = list.firstIndex(where: { $0.holder == holder }) {
+                let previous = list[position].digest
+                guard previous != digest else { return .unchanged }
+                list[position].digest = digest
+                return .changedDigest(from: previous)
+            }
+            list.append(Holding(holder: holder, digest: digest))
+            return .added
+        }
+    }
+
+    /// The digests reported for `index` with how many holders reported each, most first.
+    public func digests(for index: ChunkIndex) -> [(digest: SHA1Digest, holders: Int)] {
+        let list = holdings.withLock { $0[index] ?? [] }
+        return Self.tally(list).map { ($0.digest, $0.holders.count) }
+    }
+
+    /// The answer to `WHERE_CHUNK,<index>`.
+    public func answer(for index: ChunkIndex) -> TrackerAnswer {
+        let list = holdings.withLock { $0[index] ?? [] }
+        guard let winner = Self.tally(list).first, winner.holders.count >= quorum else {
+            return .chunkLocationUnknown(index)
+        }
+        return .getChunkFrom(index, winner.digest, holders: winner.holders)
+    }
+
+    /// Forgets every chunk `holder` registered; returns how many registrations went.
+    @discardableResult
+    public func forget(holder: PeerAddress) -> Int {
+        holdings.withLock { holdings in
+            var removed = 0
+            for (index, list) in holdings {
+                let kept = list.filter { $0.holder != holder }
+                removed += list.count - kept.count
+                holdings[index] = kept.isEmpty ? nil : kept
+            }
+            return removed
+        }
+    }
+
+    /// The number of (chunk, holder) registrations held.
+    public var registrationCount: Int {
+        holdings.withLock { $0.values.reduce(0) { $0 + $1.count } }
+    }
+
+    /// Groups holdings by digest: most holders first, ties by first report; holders in report order.
+    private static func tally(_ list: [Holding]) -> [(digest: SHA1Digest, holders: [PeerAddress])] {
+        var groups: [(digest: SHA1Digest, holders: [PeerAddress])] = []
+        for holding in list {
+            if let position = groups.firstIndex(where: { $0.digest == holding.digest }) {
+                groups[position].holders.append(holding.holder)
+            } else {
+                groups.append((holding.digest, [holding.holder]))
+            }
+        }
+        // Stable: equal counts keep first-reported order.
+        return groups.enumerated().sorted {
+            $0.element.holders.count != $1.element.holders.count
+                ? $0.element.holders.count > $1.element.holders.count : $0.offset < $1.offset
+        }.map(\.element)
+    }
+}

@@ -1,0 +1,62 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SwarmProtocol
+
+/// The tracker's listening socket: one ``TrackerConnectionHandler`` per client over one shared
+/// ``TrackerRegistry``.
+///
+/// ```swift
+/// let server = try await TrackerServer.start(host: "127.0.0.1", port: 5100, registry: TrackerRegistry(), logger: logger)
+/// try await server.closeFuture()   // until shutdown() is called
+/// ```
+public final class TrackerServer: Sendable {
+    /// The registry the server answers from.
+    public let registry: TrackerRegistry
+    /// The address it listens on (with the real port when started on port 0).
+    public let localAddress: SocketAddress
+    private let channel: Channel
+
+    private init(registry: TrackerRegistry, channel: Channel) {
+        self.registry = registry
+        self.channel = channel
+        self.localAddress = channel.localAddress!
+    }
+
+    /// Binds and starts serving; port 0 picks a free port.
+    public static func start(
+        host: String,
+        port: Int,
+        registry: TrackerRegistry,
+        quietPeriod: TimeAmount = .milliseconds(10),
+        logger: Logger,
+        group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> TrackerServer {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        MessageFramingHandler<TrackerRequest>(newlines: .alwaysEnd, quietPeriod: quietPeriod),
+                        TrackerConnectionHandler(registry: registry, logger: logger)
+                    )
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        return TrackerServer(registry: registry, channel: channel)
+    }
+
+    /// Completes when the listening socket closes.
+    public func closeFuture() async throws {
+        try await channel.closeFuture.get()
+    }
+
+    /// Stops listening.
+    public func shutdown() async {
+        try? await channel.close()
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Dispatch
+import Logging
+import SwarmCore
+import SwarmProtocol
+import SwarmTracker
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `tracker`: the headless tracker, on localhost:5100 unless told otherwise.
+@main
+struct TrackerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tracker",
+        abstract: "Records which peer holds which chunk and tells clients where to fetch them."
+    )
+
+    @Option(name: .customLong("host", withSingleDash: true), help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(name: .customLong("port", withSingleDash: true), help: "TCP port to listen on (1-65535).")
+    var port = 5100
+
+    @Option(
+        name: .customLong("quorum", withSingleDash: true),
+        help: "List a chunk only once this many peers registered the same SHA-1 (some seed-era trackers use 2)."
+    )
+    var quorum = 1
+
+    @Option(name: .customLong("name", withSingleDash: true), help: "Name used in logger.log lines.")
+    var name = "P2PTracker"
+
+    func validate() throws {
+        guard PeerAddress.isValidPort(port) else {
+            throw ValidationError("-port \(port) is not a TCP port; use a number from 1 to 65535.")
+        }
+        guard quorum >= 1 else { throw ValidationError("-quorum must be at least 1, not \(quorum).") }
+        guard PeerAddress.isValidHost(host) else { throw ValidationError("-host \"\(host)\" is not an address or host name.") }
+    }
+
+    func run() async throws {
+        let logFile = try LogFile()
+        let logger = Logger(label: name) { label in
+            MultiplexLogHandler([SeedLogHandler(name: label, file: logFile), StreamLogHandler.standardError(label: label)])
+        }
+        let registry = TrackerRegistry(quorum: quorum)
+        let server: TrackerServer
+        do {
+            server = try await TrackerServer.start(host: host, port: port, registry: registry, logger: logger)
+        } catch {
+            throw ValidationError("cannot listen on \(host):\(port): \(error)")
+        }
+        logger.notice("tracker listening on \(server.localAddress) (quorum \(quorum))")
+        let signals = SignalTrap(signals: [SIGINT, SIGTERM]) { signal in
+            logger.notice("signal \(signal): stopping")
+            Task { await server.shutdown() }
+        }
+        try await server.closeFuture()
+        signals.cancel()
+    }
+}

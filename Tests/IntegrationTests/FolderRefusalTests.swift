@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// A broken folder is refused at start-up, with a message naming file, line and problem, and
+/// nothing is written or sent.
+@Suite struct FolderRefusalTests {
+    static let cases: [(name: String, list: String?, files: [String], expected: String)] = [
+        ("no list", nil, [], "local_chunks.txt: missing"),
+        ("no total", "1,chunk_1\n", ["chunk_1"], "no \"N,LASTCHUNK\" line"),
+        ("bad index", "x,chunk_1\n2,LASTCHUNK\n", ["chunk_1"], "local_chunks.txt:1: chunk index \"x\" is not a number"),
+        ("duplicate", "1,chunk_1\n1,chunk_1\n2,LASTCHUNK\n", ["chunk_1"], "local_chunks.txt:2: chunk 1 is listed twice"),
+        ("missing file", "1,chunk_1\n2,LASTCHUNK\n", [], "local_chunks.txt:1: listed chunk file \"chunk_1\" does not exist"),
+        ("escape", "1,../secret\n2,LASTCHUNK\n", [], "local_chunks.txt:1: file name \"../secret\" leads outside the folder"),
+        ("above total", "3,chunk_1\n2,LASTCHUNK\n", ["chunk_1"], "local_chunks.txt:1: chunk index 3 is above the total of 2"),
+    ]
+
+    @Test(arguments: cases.indices)
+    func brokenFolderIsRefused(_ position: Int) async throws {
+        let (name, list, files, expected) = Self.cases[position]
+        let workspace = try Workspace()
+        let folder = workspace.root.appendingPathComponent("folder")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if let list { try list.write(to: folder.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8) }
+        for file in files { try Data("x".utf8).write(to: folder.appendingPathComponent(file)) }
+        let before = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        let client = try workspace.startClient("c", folder: "folder", trackerPort: freePort())
+        await waitUntil("the client exits (\(name))") { !client.isRunning }
+        #expect(client.process.terminationStatus != 0, "\(name): non-zero exit")
+        #expect(client.output.contains(expected), "\(name): says \"\(expected)\", got: \(client.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == before, "\(name): folder untouched")
+        await workspace.tearDown()
+    }
+
+    @Test func missingFolderAndBadPortAreRefused() async throws {
+        let workspace = try Workspace()
+        let missing = try workspace.startClient("m", folder: "nowhere", trackerPort: freePort())
+        await waitUntil("exit") { !missing.isRunning }
+        #expect(missing.process.terminationStatus != 0)
+        #expect(missing.output.contains("nowhere: no such folder"))
+
+        try workspace.makeFolder("ok", chunks: [1: Data()], total: 1)
+        let badPort = try workspace.start(
+            "p", Paths.client, ["-folder", workspace.root.appendingPathComponent("ok").path, "-transfer_port", "70000", "-name", "p"])
+        await waitUntil("exit") { !badPort.isRunning }
+        #expect(badPort.process.terminationStatus != 0)
+        #expect(badPort.output.contains("-transfer_port 70000 is not a TCP port"))
+        #expect(!FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent("logger.log").path),
+                "nothing written before the checks pass")
+        await workspace.tearDown()
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the built executables and the seed-era Python peers live.
+enum Paths {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The directory holding the test binary, which SwiftPM fills with the package's executables too.
+    static let binaries: URL = {
+        let candidates = [
+            Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            packageRoot.appendingPathComponent(".build/debug"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.appendingPathComponent("tracker").path) }
+            ?? packageRoot.appendingPathComponent(".build/debug")
+    }()
+
+    static var tracker: URL { binaries.appendingPathComponent("tracker") }
+    static var client: URL { binaries.appendingPathComponent("client") }
+    static var seedTracker: URL { Bundle.module.url(forResource: "seed_tracker", withExtension: "py", subdirectory: "Seed")! }
+    static var seedPeer: URL { Bundle.module.url(forResource: "seed_peer", withExtension: "py", subdirectory: "Seed")! }
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+func freePort() -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+            _ = bind(descriptor, raw, length)
+            _ = getsockname(descriptor, raw, &length)
+        }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes; records a failure naming `what` if not.
+@discardableResult
+func waitUntil(
+    _ what: String,
+    timeout: Duration = .seconds(30),
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () throws -> Bool
+) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    let holds = try condition()
+    if !holds { Issue.record("timed out after \(timeout) waiting for \(what)", sourceLocation: sourceLocation) }
+    return holds
+}
+
+/// A process the test started; stopped (SIGKILL if need be) when the workspace is torn down.
+final class TestProcess: @unchecked Sendable {
+    let name: String
+    let process = Process()
+    let outputURL: URL
+
+    init(name: String, executable: URL, arguments: [String], directory: URL) throws {
+        self.name = name
+        outputURL = directory.appendingPathComponent("\(name).out")
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        let output = try FileHandle(forWritingTo: outputURL)
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Everything the process printed so far.
+    var output: String { (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "" }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` and waits up to `timeout` for the exit; returns the exit status, or nil if still running.
+    @discardableResult
+    func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(10)) async -> Int32? {
+        if process.isRunning { kill(process.processIdentifier, signal) }
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        return process.terminationStatus
+    }
+}
+
+/// A temporary directory holding chunk folders and the processes of one test.
+final class Workspace: @unchecked Sendable {
+    let root: URL
+    private(set) var processes: [TestProcess] = []
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-it-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    /// Stops every process and removes the directory.
+    func tearDown() async {
+        for process in processes { await process.stop(signal: SIGKILL, timeout: .seconds(5)) }
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    /// Random bytes for chunk `index`, the same for a given seed so tests can compare.
+    static func content(of index: Int, size: Int) -> Data {
+        var generator = SplitMix(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(size))
+        return Data((0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+    }
+
+    /// A chunk folder holding `chunks` (index → bytes) of a file with `total` chunks, in the seed's format.
+    @discardableResult
+    func makeFolder(_ name: String, chunks: [Int: Data], total: Int) throws -> URL {
+        let folder = root.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var list = ""
+        for (index, data) in chunks.sorted(by: { $0.key < $1.key }) {
+            try data.write(to: folder.appendingPathComponent("chunk_\(index)"))
+            list += "\(index),chunk_\(index)\n"
+        }
+        list += "\(total),LASTCHUNK\n"
+        try list.write(to: folder.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    /// Starts `executable` in the workspace directory.
+    @discardableResult
+    func start(_ name: String, _ executable: URL, _ arguments: [String]) throws -> TestProcess {
+        let process = try TestProcess(name: name, executable: executable, arguments: arguments, directory: root)
+        processes.append(process)
+        return process
+    }
+
+    /// Starts our tracker on a free port and waits until it accepts connections.
+    func startTracker(arguments: [String] = []) async throws -> (TestProcess, Int) {
+        let port = freePort()
+        let process = try start("tracker-\(port)", Paths.tracker, ["-port", "\(port)"] + arguments)
+        await waitUntil("tracker on port \(port)") { isListening(port: port) }
+        return (process, port)
+    }
+
+    /// Starts our client on `folder` with a free transfer port.
+    @discardableResult
+    func startClient(_ name: String, folder: String, trackerPort: Int, extra: [String] = []) throws -> TestProcess {
+        try start(
+            name,
+            Paths.client,
+            [
+                "-folder", root.appendingPathComponent(folder).path, "-transfer_port", "\(freePort())", "-name", name,
+                "-tracker", "127.0.0.1:\(trackerPort)", "-headless",
+            ] + extra
+        )
+    }
+
+    /// Starts the seed-era Python peer on `folder`.
+    @discardableResult
+    func startSeedPeer(_ name: String, folder: String, trackerPort: Int, corrupt: Bool = false) throws -> TestProcess {
+        try start(
+            name,
+            URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", Paths.seedPeer.path, "-folder", root.appendingPathComponent(folder).path,
+                "-transfer_port", "\(freePort())", "-name", name, "-tracker_port", "\(trackerPort)",
+            ] + (corrupt ? ["-corrupt"] : [])
+        )
+    }
+
+    /// The indexes listed in a folder's `local_chunks.txt` (without the LASTCHUNK line).
+    func listedChunks(_ folder: String) -> Set<Int> {
+        let url = root.appendingPathComponent(folder).appendingPathComponent("local_chunks.txt")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return Set(
+            text.split(whereSeparator: \.isNewline).compactMap { line -> Int? in
+                let parts = line.split(separator: ",")
+                guard parts.count == 2, parts[1].trimmingCharacters(in: .whitespaces) != "LASTCHUNK" else { return nil }
+                return Int(parts[0].trimmingCharacters(in: .whitespaces))
+            }
+        )
+    }
+
+    /// The bytes of `chunk_<index>` in a folder.
+    func chunk(_ index: Int, in folder: String) -> Data? {
+        try? Data(contentsOf: root.appendingPathComponent(folder).appendingPathComponent("chunk_\(index)"))
+    }
+
+    /// The shared `logger.log` of the workspace.
+    var log: String {
+        (try? String(contentsOf: root.appendingPathComponent("logger.log"), encoding: .utf8)) ?? ""
+    }
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+func isListening(port: Int) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
+}
+
+/// A small deterministic random generator for test data.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
