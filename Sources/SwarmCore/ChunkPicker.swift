@@ -44,7 +44,8 @@ public struct PickerInput: Sendable {
 ///
 /// Order: chunks the user requested (even while paused), then, unless paused, the rarest chunk
 /// first (fewest known holders, so a swarm spreads chunks instead of draining one seeder), then
-/// chunks not located yet; ties are broken at random so clients do not all pick the same chunk.
+/// chunks not located yet, then chunks nobody held when last asked; ties are broken at random so
+/// clients do not all pick the same chunk.
 ///
 /// ```swift
 /// ChunkPicker.plan(PickerInput(total: 4, held: [1], availability: [2: 3, 3: 1], freeSlots: 2))
@@ -67,7 +68,7 @@ public enum ChunkPicker {
         for value in 1...max(input.total, 1) where value <= input.total {
             let index = ChunkIndex(value)
             guard isCandidate(index, input), !input.waiting.contains(index), !chosen.contains(index) else { continue }
-            let rank = input.availability[index].map { $0 > 0 ? $0 : Int.max - 1 } ?? Int.max
+            let rank = input.availability[index].map { $0 > 0 ? $0 : Int.max } ?? Int.max - 1
             candidates.append((index, rank, generator.next()))
         }
         candidates.sort { ($0.rank, $0.tieBreak) < ($1.rank, $1.tieBreak) }

@@ -4,8 +4,8 @@ import NIOCore
 /// with nothing at all, sometimes two glued together.
 ///
 /// A message ends
-/// - at `\n` (for answers, only a `\n` after a whole message, since seed-era trackers echo stray
-///   newlines in the middle of an answer),
+/// - at `\n` (for answers, only a `\n` after a whole message and before the next one or the end of
+///   what arrived, since seed-era trackers echo stray newlines in the middle of an answer),
 /// - where the next known verb begins,
 /// - at end of stream,
 /// - or, when none of these comes, once the bytes so far form a whole message and the sender has
@@ -75,7 +75,7 @@ public struct MessageFramer: Sendable {
         var searchFrom = window.startIndex
         while let found = window[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
             if nextVerb.map({ found > $0 }) ?? false { break }
-            if newlines == .alwaysEnd || isWhole(Self.text(window[window.startIndex..<found])) {
+            if newlines == .alwaysEnd || endsAnswer(window, newlineAt: found, isWhole: isWhole) {
                 newline = found
                 break
             }
@@ -97,6 +97,15 @@ public struct MessageFramer: Sendable {
             return Frame(text: text, terminated: false)
         }
         return nil
+    }
+
+    /// Whether the `\n` at `position` ends an answer: what precedes it is whole, and what follows is
+    /// nothing yet or the next message. Seed-era trackers echo stray newlines mid-answer
+    /// (`…,6001\n,localhost,6002`), and those must not cut it.
+    private func endsAnswer(_ window: ByteBufferView.SubSequence, newlineAt position: Int, isWhole: (String) -> Bool) -> Bool {
+        let rest = window[window.index(after: position)...].drop(while: \.isWirePadding)
+        let nextIsMessage = rest.isEmpty || Self.verbPatterns.contains { rest.starts(with: $0) }
+        return nextIsMessage && isWhole(Self.text(window[window.startIndex..<position]))
     }
 
     private func skipPadding(in buffer: inout ByteBuffer) {

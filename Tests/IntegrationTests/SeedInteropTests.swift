@@ -69,7 +69,8 @@ struct SeedInteropTests {
         let received = workspace.log.split(separator: "\n").filter { $0.hasPrefix("seedpeer,REQUEST_CHUNK,") }
         #expect(!received.isEmpty, "our client fetched from the seed-era peer")
         for line in received {
-            #expect(line.dropFirst("seedpeer,REQUEST_CHUNK,".count).allSatisfy(\.isNumber), "exact request: \(line)")
+            let index = line.dropFirst("seedpeer,REQUEST_CHUNK,".count)
+            #expect(index.allSatisfy { $0.isNumber }, "exact request: \(line)")
         }
         await workspace.tearDown()
     }

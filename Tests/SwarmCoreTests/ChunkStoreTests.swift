@@ -1,0 +1,94 @@
+import Foundation
+import NIOCore
+import SwarmProtocol
+import Testing
+
+@testable import SwarmCore
+
+@Suite struct ChunkStoreTests {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try Data(text.utf8).write(to: folder.appendingPathComponent(name))
+    }
+
+    func receive(_ store: ChunkStore, _ index: Int, _ text: String) async throws -> ReceivedChunk {
+        let download = try await store.beginDownload(of: ChunkIndex(index))
+        try await download.append(ByteBuffer(string: text))
+        return try await download.finish()
+    }
+
+    @Test func hashesHeldChunksIncludingEmptyOnes() async throws {
+        try write("chunk_1", "abc")
+        try write("chunk_2", "")
+        try write("local_chunks.txt", "1,chunk_1\n2,chunk_2\n3,LASTCHUNK\n")
+        let store = try ChunkStore.open(folder: folder.path)
+        let digests = try await store.hashHeldChunks()
+        #expect(digests[ChunkIndex(1)]?.hex == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(digests[ChunkIndex(2)] == .empty)
+        #expect(store.total == 3)
+    }
+
+    @Test func commitRenamesAndRewritesTheListWithLastChunkLast() async throws {
+        try write("local_chunks.txt", "3,LASTCHUNK\n")
+        let store = try ChunkStore.open(folder: folder.path)
+        let received = try await receive(store, 2, "hello")
+        #expect(received.digest.hex == "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d")
+        try await store.commit(received)
+        #expect(try String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8) == "2,chunk_2\n3,LASTCHUNK\n")
+        #expect(try String(contentsOf: folder.appendingPathComponent("chunk_2"), encoding: .utf8) == "hello")
+        #expect(store.servingPath(for: ChunkIndex(2)) != nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["chunk_2", "local_chunks.txt"])
+    }
+
+    @Test func overlappingCommitsAreAllListed() async throws {
+        try write("local_chunks.txt", "20,LASTCHUNK\n")
+        let store = try ChunkStore.open(folder: folder.path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 1...20 {
+                group.addTask {
+                    try await store.commit(try await receive(store, index, "chunk \(index)"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let list = try ChunkList(parsing: String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8))
+        #expect(list.isComplete)
+    }
+
+    @Test func discardedDownloadLeavesNothing() async throws {
+        try write("local_chunks.txt", "1,LASTCHUNK\n")
+        let store = try ChunkStore.open(folder: folder.path)
+        let download = try await store.beginDownload(of: ChunkIndex(1))
+        try await download.append(ByteBuffer(string: "partial"))
+        await download.discard()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])
+    }
+
+    @Test func leftoverPartialFilesAreRemovedAtStartUp() throws {
+        try write("local_chunks.txt", "1,LASTCHUNK\n")
+        try write("\(ChunkStore.partialPrefix)1-1234", "half a chunk")
+        _ = try ChunkStore.open(folder: folder.path)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])
+    }
+
+    @Test func symlinkLeadingOutsideTheFolderIsRefused() throws {
+        try write("local_chunks.txt", "1,chunk_1\n1,LASTCHUNK\n")
+        try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("chunk_1").path, withDestinationPath: "/etc/hostname")
+        #expect(throws: ChunkFolderError.self) { try ChunkStore.open(folder: folder.path) }
+    }
+
+    @Test func missingFolderAndListAreNamed() throws {
+        #expect(throws: ChunkFolderError.folderMissing(path: folder.path + "/nope")) {
+            try ChunkStore.open(folder: folder.path + "/nope")
+        }
+        #expect(throws: ChunkFolderError.listMissing(path: folder.path + "/local_chunks.txt")) {
+            try ChunkStore.open(folder: folder.path)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import SwarmProtocol
+import Testing
+
+@testable import SwarmTracker
+
+@Suite struct TrackerConnectionHandlerTests {
+    let registry = TrackerRegistry()
+
+    func makeChannel() throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers(
+            MessageFramingHandler<TrackerRequest>(newlines: .alwaysEnd),
+            TrackerConnectionHandler(registry: registry, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        )
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
+        return channel
+    }
+
+    func readAnswer(_ channel: EmbeddedChannel) throws -> String? {
+        guard var buffer = try channel.readOutbound(as: ByteBuffer.self) else { return nil }
+        return buffer.readString(length: buffer.readableBytes)
+    }
+
+    @Test func registersThenAnswersWithATerminatedAnswer() throws {
+        let channel = try makeChannel()
+        let digest = String(repeating: "c", count: 40)
+        try channel.writeInbound(ByteBuffer(string: "LOCAL_CHUNKS,2,\(digest),localhost,6001\nWHERE_CHUNK,2\n"))
+        #expect(try readAnswer(channel) == "GET_CHUNK_FROM,2,\(digest),localhost,6001\n")
+        try channel.writeInbound(ByteBuffer(string: "WHERE_CHUNK,9\n"))
+        #expect(try readAnswer(channel) == "CHUNK_LOCATION_UNKNOWN,9\n")
+        #expect(try channel.finish().isClean)
+    }
+
+    @Test func seedStyleUnterminatedQuestionIsAnsweredAfterThePause() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(ByteBuffer(string: "WHERE_CHUNK,4"))
+        #expect(try readAnswer(channel) == nil)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
+        #expect(try readAnswer(channel) == "CHUNK_LOCATION_UNKNOWN,4\n")
+        _ = try channel.finish()
+    }
+
+    @Test(arguments: [
+        "LOCAL_CHUNKS,0,\(String(repeating: "c", count: 40)),127.0.0.1,6000\n",
+        "LOCAL_CHUNKS,1,nothex,127.0.0.1,6000\n",
+        "LOCAL_CHUNKS,1,\(String(repeating: "c", count: 40)),127.0.0.1,99999\n",
+        "LOCAL_CHUNKS,1,\(String(repeating: "c", count: 40)),not a host,6000\n",
+        "REQUEST_CHUNK,1\n",
+        "\u{0}\u{ff}binary",
+        String(repeating: "W", count: 4096),
+    ])
+    func badInputClosesTheConnectionAndChangesNothing(_ input: String) throws {
+        let channel = try makeChannel()
+        try? channel.writeInbound(ByteBuffer(string: input))
+        #expect(!channel.isActive, "connection closed")
+        #expect(registry.registrationCount == 0)
+        _ = try? channel.finish()
+    }
+}

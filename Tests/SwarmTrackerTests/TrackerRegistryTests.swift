@@ -1,0 +1,66 @@
+import SwarmProtocol
+import Testing
+
+@testable import SwarmTracker
+
+@Suite struct TrackerRegistryTests {
+    static let good = SHA1Digest(hex: String(repeating: "a", count: 40))!
+    static let bad = SHA1Digest(hex: String(repeating: "b", count: 40))!
+    static func peer(_ port: Int) -> PeerAddress { PeerAddress(host: "127.0.0.1", port: port)! }
+    let three = ChunkIndex(3)
+
+    @Test func unknownChunkIsUnknown() {
+        #expect(TrackerRegistry().answer(for: three) == .chunkLocationUnknown(three))
+    }
+
+    @Test func everyHolderIsListedOnceInReportOrder() {
+        let registry = TrackerRegistry()
+        #expect(registry.register(three, Self.good, holder: Self.peer(6001)) == .added)
+        #expect(registry.register(three, Self.good, holder: Self.peer(6002)) == .added)
+        #expect(registry.register(three, Self.good, holder: Self.peer(6001)) == .unchanged)
+        #expect(registry.answer(for: three) == .getChunkFrom(three, Self.good, holders: [Self.peer(6001), Self.peer(6002)]))
+        #expect(registry.registrationCount == 2)
+    }
+
+    @Test func majorityDigestWinsAndOnlyItsHoldersAreListed() {
+        let registry = TrackerRegistry()
+        registry.register(three, Self.bad, holder: Self.peer(6001))
+        registry.register(three, Self.good, holder: Self.peer(6002))
+        registry.register(three, Self.good, holder: Self.peer(6003))
+        #expect(registry.answer(for: three) == .getChunkFrom(three, Self.good, holders: [Self.peer(6002), Self.peer(6003)]))
+        #expect(registry.digests(for: three).map(\.holders) == [2, 1])
+    }
+
+    @Test func tieGoesToTheDigestReportedFirst() {
+        let registry = TrackerRegistry()
+        registry.register(three, Self.bad, holder: Self.peer(6001))
+        registry.register(three, Self.good, holder: Self.peer(6002))
+        #expect(registry.answer(for: three) == .getChunkFrom(three, Self.bad, holders: [Self.peer(6001)]))
+    }
+
+    @Test func quorumOfTwoListsAChunkOnlyOnceTwoHoldersAgree() {
+        let registry = TrackerRegistry(quorum: 2)
+        registry.register(three, Self.good, holder: Self.peer(6001))
+        registry.register(three, Self.bad, holder: Self.peer(6002))
+        #expect(registry.answer(for: three) == .chunkLocationUnknown(three))
+        registry.register(three, Self.good, holder: Self.peer(6003))
+        #expect(registry.answer(for: three) == .getChunkFrom(three, Self.good, holders: [Self.peer(6001), Self.peer(6003)]))
+    }
+
+    @Test func holderThatChangesItsDigestIsCountedOnce() {
+        let registry = TrackerRegistry()
+        registry.register(three, Self.bad, holder: Self.peer(6001))
+        #expect(registry.register(three, Self.good, holder: Self.peer(6001)) == .changedDigest(from: Self.bad))
+        #expect(registry.answer(for: three) == .getChunkFrom(three, Self.good, holders: [Self.peer(6001)]))
+    }
+
+    @Test func forgettingAHolderRemovesAllItsChunks() {
+        let registry = TrackerRegistry()
+        registry.register(three, Self.good, holder: Self.peer(6001))
+        registry.register(ChunkIndex(4), Self.good, holder: Self.peer(6001))
+        registry.register(ChunkIndex(4), Self.good, holder: Self.peer(6002))
+        #expect(registry.forget(holder: Self.peer(6001)) == 2)
+        #expect(registry.answer(for: three) == .chunkLocationUnknown(three))
+        #expect(registry.answer(for: ChunkIndex(4)) == .getChunkFrom(ChunkIndex(4), Self.good, holders: [Self.peer(6002)]))
+    }
+}
