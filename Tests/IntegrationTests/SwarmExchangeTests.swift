@@ -21,7 +21,7 @@ struct SwarmExchangeTests {
         let file = Self.file(chunks: 4)
         try workspace.makeFolder("client1_chunks", chunks: file.filter { $0.key <= 2 }, total: 4)
         try workspace.makeFolder("client2_chunks", chunks: file.filter { $0.key >= 3 }, total: 4)
-        let (_, port) = try await workspace.startTracker()
+        let (tracker, port) = try await workspace.startTracker()
         let client1 = try workspace.startClient("client1", folder: "client1_chunks", trackerPort: port)
         let client2 = try workspace.startClient("client2", folder: "client2_chunks", trackerPort: port)
 
@@ -33,6 +33,7 @@ struct SwarmExchangeTests {
         await waitUntil("client1 says complete") { client1.output.contains("complete: all 4 chunks held") }
         #expect(await client1.stop() == 0, "SIGTERM stops the client cleanly")
         #expect(await client2.stop() == 0)
+        #expect(await tracker.stop(signal: SIGINT) == 0, "SIGINT stops the tracker cleanly")
         let log = workspace.log
         #expect(log.contains("client1,WHERE_CHUNK,3"))
         #expect(log.contains("P2PTracker,GET_CHUNK_FROM,3,"))
