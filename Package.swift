@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SwarmProtocol", targets: ["SwarmProtocol"]),
         .library(name: "SwarmCore", targets: ["SwarmCore"]),
         .library(name: "SwarmTracker", targets: ["SwarmTracker"]),
+        .library(name: "SwarmTUI", targets: ["SwarmTUI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -42,6 +43,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .systemLibrary(name: "CNcurses"),
+        .target(
+            name: "SwarmTUI",
+            dependencies: ["SwarmCore", "SwarmProtocol", "CNcurses"]
+        ),
         .executableTarget(
             name: "TrackerCommand",
             dependencies: [
@@ -56,6 +62,8 @@ let package = Package(
             name: "ClientCommand",
             dependencies: [
                 "SwarmCore",
+                "SwarmTUI",
+                "SwarmTracker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,6 +84,11 @@ let package = Package(
         .testTarget(
             name: "SwarmTrackerTests",
             dependencies: ["SwarmTracker", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(
+            name: "SwarmTUITests",
+            dependencies: ["SwarmTUI", "SwarmCore", "SwarmProtocol"],
+            resources: [.copy("Snapshots")]
         ),
         .testTarget(
             name: "IntegrationTests",

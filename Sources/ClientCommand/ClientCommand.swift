@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import SwarmCore
 import SwarmProtocol
+import SwarmTUI
 
 #if canImport(Glibc)
 import Glibc
@@ -9,25 +10,27 @@ import Glibc
 import Darwin
 #endif
 
-/// `client`: shares a chunk folder and fetches the chunks it lacks, with the seed's flags.
+/// `client`: shares a chunk folder and fetches the chunks it lacks, with the seed's flags; or,
+/// with `-demo`, a whole swarm in one process, drawn live.
 @main
 struct ClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "client",
-        abstract: "Shares the chunks in a folder and fetches the missing ones from other peers."
+        abstract: "Shares the chunks in a folder and fetches the missing ones from other peers.",
+        discussion: "Try `client -demo` to watch a whole swarm on this machine."
     )
 
     @Option(
         name: .customLong("folder", withSingleDash: true),
         help: "Chunk folder: chunk files plus local_chunks.txt (\"index,filename\" lines, then \"N,LASTCHUNK\")."
     )
-    var folder: String
+    var folder: String?
 
     @Option(name: .customLong("transfer_port", withSingleDash: true), help: "Port serving chunks to other peers (1-65535).")
-    var transferPort: Int
+    var transferPort: Int?
 
     @Option(name: .customLong("name", withSingleDash: true), help: "This client's name, used in logs.")
-    var name: String
+    var name: String?
 
     @Option(name: .customLong("tracker", withSingleDash: true), help: "Tracker address, HOST:PORT.")
     var tracker = "127.0.0.1:5100"
@@ -38,14 +41,40 @@ struct ClientCommand: AsyncParsableCommand {
     @Flag(name: .customLong("exit-when-complete", withSingleDash: true), help: "Exit 0 once every chunk is held.")
     var exitWhenComplete = false
 
-    @Flag(name: .customLong("headless", withSingleDash: true), help: "Print one line per event instead of the UI.")
+    @Flag(name: .customLong("headless", withSingleDash: true), help: "Print one line per event instead of the UI (automatic without a terminal).")
     var headless = false
+
+    @Flag(name: .customLong("paused", withSingleDash: true), help: "Start with fetching paused (serving goes on).")
+    var paused = false
 
     @Option(name: .customLong("max-bad-chunks", withSingleDash: true), help: "Stop using a peer after this many bad chunks.")
     var maxBadChunks = 3
 
+    @Option(name: .customLong("upload-limit", withSingleDash: true), help: "Limit serving to this many KiB/s.")
+    var uploadLimit: Int?
+
+    @Option(name: .customLong("download-limit", withSingleDash: true), help: "Limit fetching to this many KiB/s.")
+    var downloadLimit: Int?
+
+    @Flag(name: .customLong("demo", withSingleDash: true), help: "Run a whole swarm in this process: a tracker, simulated peers, and this client.")
+    var demo = false
+
+    @Option(name: .customLong("chunks", withSingleDash: true), help: "Chunks in the demo's file.")
+    var chunks = 64
+
+    @Option(name: .customLong("peers", withSingleDash: true), help: "Simulated peers in the demo.")
+    var peers = 5
+
     func validate() throws {
-        guard PeerAddress.isValidPort(transferPort) else {
+        if demo {
+            guard (1...100_000).contains(chunks) else { throw ValidationError("-chunks must be from 1 to 100000, not \(chunks).") }
+            guard (1...50).contains(peers) else { throw ValidationError("-peers must be from 1 to 50, not \(peers).") }
+        } else {
+            guard folder != nil, transferPort != nil, name != nil else {
+                throw ValidationError("-folder, -transfer_port and -name are required (or use -demo).")
+            }
+        }
+        if let transferPort, !PeerAddress.isValidPort(transferPort) {
             throw ValidationError("-transfer_port \(transferPort) is not a TCP port; use a number from 1 to 65535.")
         }
         guard PeerAddress(parsing: tracker) != nil else {
@@ -54,52 +83,38 @@ struct ClientCommand: AsyncParsableCommand {
         guard PeerAddress.isValidHost(advertise) else {
             throw ValidationError("-advertise \"\(advertise)\" is not an address or host name.")
         }
-        guard !name.isEmpty, !name.contains(","), !name.contains("\n") else {
+        if let name, name.isEmpty || name.contains(",") || name.contains("\n") {
             throw ValidationError("-name must be non-empty, without commas or newlines.")
         }
         guard maxBadChunks >= 1 else { throw ValidationError("-max-bad-chunks must be at least 1.") }
+        for (flag, value) in [("-upload-limit", uploadLimit), ("-download-limit", downloadLimit)] {
+            if let value, value < 1 { throw ValidationError("\(flag) must be at least 1 KiB/s, not \(value).") }
+        }
     }
 
+    /// Whether to draw the UI: a terminal on stdout and no `-headless`.
+    var showsInterface: Bool { !headless && isatty(STDOUT_FILENO) == 1 }
+
     func run() async throws {
-        let store = try ChunkStore.open(folder: folder)
+        if demo {
+            try await Demo(chunks: chunks, peers: peers, startPaused: paused, showsInterface: showsInterface).run()
+            return
+        }
+        let store = try ChunkStore.open(folder: folder!)
         let logFile = try LogFile()
-        let logger = Logger(label: name) { SeedLogHandler(name: $0, file: logFile) }
+        let logger = Logger(label: name!) { SeedLogHandler(name: $0, file: logFile) }
         var configuration = Swarm.Configuration(
-            name: name,
+            name: name!,
             tracker: PeerAddress(parsing: tracker)!,
-            advertised: PeerAddress(host: advertise, port: transferPort)!
+            advertiseHost: advertise,
+            transferPort: transferPort!
         )
         configuration.exitWhenComplete = exitWhenComplete
         configuration.maxBadChunks = maxBadChunks
+        configuration.startPaused = paused
+        configuration.uploadLimit = uploadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
+        configuration.fetcher.downloadLimit = downloadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
         let swarm = Swarm(configuration: configuration, store: store, logger: logger)
-
-        let printer = Task { [name] in
-            for await event in swarm.events {
-                guard let line = event.logLine else { continue }
-                LogFile.standardOutput.append(line: "[\(name)] \(line)")
-            }
-        }
-        let engine = Task { try await swarm.run() }
-        let signals = SignalTrap(signals: [SIGINT, SIGTERM]) { _ in engine.cancel() }
-        defer { signals.cancel() }
-        do {
-            try await engine.value
-        } catch {
-            await printer.value
-            throw ClientFailure(reason: "\(error)", port: transferPort)
-        }
-        await printer.value
+        try await ClientSession(swarm: swarm, name: name!, tracker: tracker, showsInterface: showsInterface).run()
     }
 }
-
-/// The engine stopped on an error the user must fix.
-struct ClientFailure: Error, CustomStringConvertible {
-    let reason: String
-    let port: Int
-
-    var description: String {
-        reason.contains("Address already in use")
-            ? "transfer port \(port) is already in use; pick another -transfer_port" : reason
-    }
-}
-

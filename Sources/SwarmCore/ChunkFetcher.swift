@@ -48,6 +48,8 @@ public struct ChunkFetcher: Sendable {
     public var connectTimeout: TimeAmount = .seconds(3)
     /// How long the holder may stay silent mid-transfer.
     public var stallTimeout: Duration = .seconds(10)
+    /// Paces every download of this client together, if set.
+    public var downloadLimit: TokenBucket?
     /// Event loops for the connections.
     public var group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
@@ -79,6 +81,10 @@ public struct ChunkFetcher: Sendable {
                 for try await bytes in inbound {
                     onProgress(bytes.readableBytes)
                     try await download.append(bytes)
+                    // Reading slower fills the TCP window, which slows the sender.
+                    if let wait = downloadLimit?.reserve(bytes.readableBytes), wait > .zero {
+                        try await Task.sleep(for: wait)
+                    }
                 }
                 return try await download.finish()
             }

@@ -22,10 +22,14 @@ public actor Swarm {
         public var name: String
         /// Where the tracker listens.
         public var tracker: PeerAddress
-        /// The address registered for our chunks (host and transfer port).
-        public var advertised: PeerAddress
+        /// The host registered for our chunks.
+        public var advertiseHost: String
+        /// The transfer port; 0 picks a free one (the demo's peers).
+        public var transferPort: Int
         /// The local address the peer server binds.
         public var listenHost: String
+        /// Paces everything this client serves, if set.
+        public var uploadLimit: TokenBucket?
         /// Fetches running at once, in total.
         public var maxConcurrentFetches = 4
         /// Bad chunks after which a holder is not used again in this run.
@@ -42,11 +46,12 @@ public actor Swarm {
         public var fetcher = ChunkFetcher()
 
         /// A configuration with the seed's defaults for everything not given.
-        public init(name: String, tracker: PeerAddress, advertised: PeerAddress, listenHost: String? = nil) {
+        public init(name: String, tracker: PeerAddress, advertiseHost: String, transferPort: Int, listenHost: String? = nil) {
             self.name = name
             self.tracker = tracker
-            self.advertised = advertised
-            self.listenHost = listenHost ?? Self.bindHost(for: advertised.host)
+            self.advertiseHost = advertiseHost
+            self.transferPort = transferPort
+            self.listenHost = listenHost ?? Self.bindHost(for: advertiseHost)
         }
 
         /// Binds the advertised address when it is a literal IP, else every interface.
@@ -71,6 +76,18 @@ public actor Swarm {
         }
     }
 
+    /// The engine could not start.
+    public enum SwarmError: Error, CustomStringConvertible {
+        /// The advertised host and the bound port do not make an address.
+        case badAdvertisedAddress(String)
+
+        public var description: String {
+            switch self {
+            case .badAdvertisedAddress(let host): return "cannot advertise \"\(host)\" as our address"
+            }
+        }
+    }
+
     /// Everything that happens, in order. One consumer.
     public nonisolated let events: AsyncStream<SwarmEvent>
     private let sink: AsyncStream<SwarmEvent>.Continuation
@@ -79,10 +96,13 @@ public actor Swarm {
     private let store: ChunkStore
     private let logger: Logger
     private var tracker: TrackerClient?
+    /// The address registered for our chunks, known once the transfer port is bound.
+    private var advertised: PeerAddress?
 
     private var held: Set<ChunkIndex> = []
     private var inFlight: Set<ChunkIndex> = []
     private var availability: [ChunkIndex: Int] = [:]
+    private var locatedAt: [ChunkIndex: ContinuousClock.Instant] = [:]
     private var retryAt: [ChunkIndex: ContinuousClock.Instant] = [:]
     private var attempts: [ChunkIndex: Int] = [:]
     private var requested: [ChunkIndex] = []
@@ -117,7 +137,7 @@ public actor Swarm {
         let logger = self.logger
         let server = try await PeerServer.start(
             host: configuration.listenHost,
-            port: configuration.advertised.port,
+            port: configuration.transferPort,
             lookup: { [store] in store.servingPath(for: $0) },
             onServe: { report in
                 switch report.outcome {
@@ -127,11 +147,16 @@ public actor Swarm {
                     logger.info("refused \(report.peer): \(reason)")
                 }
                 sink.yield(.served(report))
-            }
+            },
+            uploadLimit: configuration.uploadLimit
         )
+        guard let boundPort = server.localAddress.port,
+            let advertised = PeerAddress(host: configuration.advertiseHost, port: boundPort)
+        else { throw SwarmError.badAdvertisedAddress(configuration.advertiseHost) }
+        self.advertised = advertised
         let tracker = TrackerClient(
             tracker: configuration.tracker,
-            advertised: configuration.advertised,
+            advertised: advertised,
             probeIndex: ChunkIndex(min(store.total + 1, ChunkIndex.maximum)),
             logger: logger,
             backoff: configuration.trackerBackoff,
@@ -144,7 +169,7 @@ public actor Swarm {
                 folder: store.folder,
                 total: store.total,
                 held: held,
-                serving: configuration.advertised
+                serving: advertised
             )
         )
         if paused { emit(.paused(true)) }
@@ -152,6 +177,7 @@ public actor Swarm {
         emit(.registered(count: digests.count))
 
         let trackerTask = Task { await tracker.run() }
+        let survey = Task { await self.surveyLoop() }
         let ticker = Task { [wake] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(250))
@@ -160,6 +186,7 @@ public actor Swarm {
         }
         defer {
             trackerTask.cancel()
+            survey.cancel()
             ticker.cancel()
             for task in fetches.values { task.cancel() }
         }
@@ -249,6 +276,7 @@ public actor Swarm {
             return
         }
         availability[index] = holders.count
+        locatedAt[index] = .now
         emit(.located(index, holders: holders))
         let candidates = orderedHolders(holders)
         guard !candidates.isEmpty else {
@@ -305,6 +333,36 @@ public actor Swarm {
         return true
     }
 
+    /// Keeps the map's availability fresh: asks where missing chunks are, a batch at a time, so
+    /// rarest-first has counts to work with and the UI shows how many peers hold each chunk.
+    private func surveyLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(500))
+            guard let tracker else { continue }
+            // One at a time with a seed-era tracker, whose questions cannot be pipelined.
+            let batchSize = await tracker.isFastPath ? 128 : 2
+            let stale = ContinuousClock.now - .seconds(5)
+            var batch: [ChunkIndex] = []
+            for value in 1...store.total where batch.count < batchSize {
+                let index = ChunkIndex(value)
+                guard !held.contains(index), !inFlight.contains(index), locatedAt[index].map({ $0 < stale }) ?? true else { continue }
+                batch.append(index)
+                locatedAt[index] = .now
+            }
+            guard !batch.isEmpty else { continue }
+            await withTaskGroup(of: (ChunkIndex, TrackerAnswer?).self) { group in
+                for index in batch { group.addTask { (index, try? await tracker.locate(index)) } }
+                for await (index, answer) in group {
+                    guard !held.contains(index), let answer else { continue }
+                    let holders: [PeerAddress]
+                    if case .getChunkFrom(_, _, let list) = answer { holders = list } else { holders = [] }
+                    availability[index] = holders.count
+                    emit(.surveyed(index, holders: holders))
+                }
+            }
+        }
+    }
+
     private func noteBadData(from holder: PeerAddress) {
         badChunks[holder, default: 0] += 1
         let count = badChunks[holder]!
@@ -330,7 +388,7 @@ public actor Swarm {
     }
 
     private func isSelf(_ holder: PeerAddress) -> Bool {
-        let advertised = configuration.advertised
+        guard let advertised else { return false }
         if holder == advertised { return true }
         return holder.port == advertised.port && Self.isLoopback(holder.host) && Self.isLoopback(advertised.host)
     }

@@ -17,7 +17,7 @@ extension SwarmEvent {
             return "chunk \(index): no holder yet, will ask again"
         case .requested(let index, let holder):
             return "requested chunk \(index) from \(holder)"
-        case .receiving:
+        case .receiving, .surveyed:
             return nil
         case .fetched(let index, let holder, let bytes, let seconds):
             return "fetched chunk \(index) from \(holder): \(ByteCount.text(bytes)) in \(Self.secondsText(seconds)) (\(ByteCount.rateText(Double(bytes) / max(seconds, 1e-6))))"

@@ -10,6 +10,8 @@ public enum SwarmEvent: Sendable, Equatable {
     case registered(count: Int)
     /// The tracker said where a chunk is.
     case located(ChunkIndex, holders: [PeerAddress])
+    /// A background survey learned where a missing chunk is (an empty list: nowhere yet).
+    case surveyed(ChunkIndex, holders: [PeerAddress])
     /// The tracker knows no holder for a chunk yet; it is asked again later.
     case nowhere(ChunkIndex)
     /// A fetch started.

@@ -85,6 +85,9 @@ public actor TrackerClient {
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Whether answers may be pipelined (our own tracker) rather than asked one at a time.
+    public var isFastPath: Bool { isConnected && fastPath }
+
     /// Registers chunk `index` with `digest` now, and again after every reconnect.
     public func register(_ index: ChunkIndex, _ digest: SHA1Digest) {
         registrations[index] = digest

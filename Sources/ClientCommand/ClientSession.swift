@@ -1,0 +1,72 @@
+import SwarmCore
+import SwarmTUI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs one engine to the end, drawn by the terminal UI or printed line by line, and turns
+/// SIGINT/SIGTERM into a clean stop (the terminal is given back before the process exits).
+struct ClientSession {
+    let swarm: Swarm
+    let name: String
+    let tracker: String
+    let showsInterface: Bool
+
+    func run() async throws {
+        let engine = Task { try await swarm.run() }
+        if showsInterface {
+            let ui = TerminalUI()
+            let signals = SignalTrap(signals: [SIGINT, SIGTERM]) { _ in ui.requestQuit() }
+            defer { signals.cancel() }
+            var initial = UIState()
+            initial.trackerAddress = tracker
+            initial.name = name
+            await ui.run(events: swarm.events, initial: initial) { [swarm] command in
+                await Self.perform(command, on: swarm)
+            }
+            engine.cancel()
+        } else {
+            let printer = Task { [name, swarm] in
+                for await event in swarm.events {
+                    guard let line = event.logLine else { continue }
+                    LogFile.standardOutput.append(line: "[\(name)] \(line)")
+                }
+            }
+            let signals = SignalTrap(signals: [SIGINT, SIGTERM]) { _ in engine.cancel() }
+            defer { signals.cancel() }
+            _ = await engine.result
+            await printer.value
+        }
+        do {
+            try await engine.value
+        } catch is CancellationError {
+        } catch {
+            throw ClientFailure(reason: "\(error)")
+        }
+    }
+
+    /// Carries a UI command to the engine; returns the error to show, if any.
+    static func perform(_ command: EngineCommand, on swarm: Swarm) async -> String? {
+        switch command {
+        case .pause: await swarm.pause()
+        case .resume: await swarm.resume()
+        case .request(let value):
+            do { try await swarm.request(value) } catch { return error.description }
+        case .quit: break
+        }
+        return nil
+    }
+}
+
+/// The engine stopped on an error the user must fix.
+struct ClientFailure: Error, CustomStringConvertible {
+    let reason: String
+
+    var description: String {
+        reason.contains("Address already in use")
+            ? "the transfer port is already in use; pick another -transfer_port" : reason
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import SwarmCore
+import SwarmProtocol
+import SwarmTracker
+import SwarmTUI
+
+/// `client -demo`: a whole swarm in one process, on loopback, drawn live.
+///
+/// A tracker on a free port; seeders holding a generated file's chunks scattered among them
+/// (one of them joins late with chunks nobody else has, so "nowhere yet" cells turn available);
+/// a leecher that starts empty, so this client serves too; and this client, starting with
+/// nothing. Every peer is a real engine with real sockets and the real protocol; uploads are
+/// limited with the engine's own limiter so the download takes about half a minute. The data
+/// lives in a temporary folder removed on exit.
+struct Demo {
+    let chunks: Int
+    let peers: Int
+    let startPaused: Bool
+    let showsInterface: Bool
+
+    /// The whole file stays small (16 MiB at most); the rates are set from it.
+    var chunkSize: Int { max(1024, min(256 * 1024, (16 << 20) / chunks)) }
+    private var seeders: Int { max(1, peers - 1) }
+    private static let lateJoinDelay: Duration = .seconds(6)
+    private static let targetSeconds = 30.0
+
+    func run() async throws {
+        let root = try Self.makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let logFile = try LogFile()
+        func logger(_ name: String) -> Logger { Logger(label: name) { SeedLogHandler(name: $0, file: logFile) } }
+
+        let holders = holdings()
+        for seeder in 0..<seeders {
+            let held = (1...chunks).filter { holders[$0].contains(seeder) }
+            try writeFolder("\(root)/peer-\(seeder + 1)", holding: held)
+        }
+        try writeFolder("\(root)/leecher", holding: [])
+        try writeFolder("\(root)/you", holding: [])
+
+        let server = try await TrackerServer.start(
+            host: "127.0.0.1", port: 0, registry: TrackerRegistry(), logger: logger("P2PTracker"))
+        defer { Task { await server.shutdown() } }
+        let tracker = PeerAddress(host: "127.0.0.1", port: server.localAddress.port!)!
+
+        let totalBytes = Double(chunkSize * chunks)
+        let perSeeder = max(4096, totalBytes / Self.targetSeconds / Double(min(seeders, 4)))
+        var background: [Task<Void, Never>] = []
+        defer { for task in background { task.cancel() } }
+        for seeder in 0..<seeders {
+            let name = "peer-\(seeder + 1)"
+            var configuration = Swarm.Configuration(name: name, tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
+            configuration.startPaused = true  // seeders only serve
+            configuration.uploadLimit = TokenBucket(bytesPerSecond: perSeeder)
+            let store = try ChunkStore.open(folder: "\(root)/\(name)")
+            let isLate = seeders > 2 && seeder == seeders - 1
+            background.append(Self.start(Swarm(configuration: configuration, store: store, logger: logger(name)), after: isLate ? Self.lateJoinDelay : .zero))
+        }
+        if peers > 1 {
+            var configuration = Swarm.Configuration(name: "leecher", tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
+            configuration.uploadLimit = TokenBucket(bytesPerSecond: perSeeder)
+            configuration.fetcher.downloadLimit = TokenBucket(bytesPerSecond: perSeeder)
+            let store = try ChunkStore.open(folder: "\(root)/leecher")
+            background.append(Self.start(Swarm(configuration: configuration, store: store, logger: logger("leecher")), after: .seconds(2)))
+        }
+
+        var configuration = Swarm.Configuration(name: "you", tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
+        configuration.startPaused = startPaused
+        configuration.uploadLimit = TokenBucket(bytesPerSecond: perSeeder)
+        let store = try ChunkStore.open(folder: "\(root)/you")
+        let swarm = Swarm(configuration: configuration, store: store, logger: logger("you"))
+        try await ClientSession(swarm: swarm, name: "you", tracker: tracker.description, showsInterface: showsInterface).run()
+    }
+
+    /// Which seeders hold each chunk (index 1…chunks). Every chunk has a holder; the late seeder
+    /// alone holds every tenth chunk.
+    private func holdings() -> [Set<Int>] {
+        var generator = SystemRandomNumberGenerator()
+        var holders = Array(repeating: Set<Int>(), count: chunks + 1)
+        let late = seeders > 2 ? seeders - 1 : nil
+        let early = late.map { $0 } ?? seeders
+        for index in 1...chunks {
+            if let late, index % 10 == 7 {
+                holders[index] = [late]
+                continue
+            }
+            holders[index].insert(index % early)
+            while Int.random(in: 0..<3, using: &generator) == 0, holders[index].count < early {
+                holders[index].insert(Int.random(in: 0..<early, using: &generator))
+            }
+        }
+        return holders
+    }
+
+    private func writeFolder(_ path: String, holding held: [Int]) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        var list = ""
+        for index in held {
+            try Self.content(of: index, size: chunkSize).write(to: URL(fileURLWithPath: "\(path)/chunk_\(index)"))
+            list += "\(index),chunk_\(index)\n"
+        }
+        list += "\(chunks),LASTCHUNK\n"
+        try list.write(toFile: "\(path)/\(ChunkList.fileName)", atomically: true, encoding: .utf8)
+    }
+
+    /// The generated file's chunk `index`: the same bytes whoever writes it.
+    private static func content(of index: Int, size: Int) -> Data {
+        var state = UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(size + 8)
+        while bytes.count < size {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            withUnsafeBytes(of: z ^ (z >> 31)) { bytes.append(contentsOf: $0) }
+        }
+        return Data(bytes.prefix(size))
+    }
+
+    private static func start(_ swarm: Swarm, after delay: Duration) -> Task<Void, Never> {
+        Task {
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return }
+            let drain = Task { for await _ in swarm.events {} }
+            try? await swarm.run()
+            drain.cancel()
+        }
+    }
+
+    private static func makeTemporaryFolder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-demo-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

@@ -1,0 +1,54 @@
+/// Lays out and draws the whole screen from a ``UIState``: header, chunk map, peers, log, status
+/// line, and the help overlay when open. Pure: the same state and size give the same canvas.
+public enum SwarmScreen {
+    /// The smallest window the panes fit in.
+    public static let minimumSize = (width: 40, height: 12)
+
+    /// The drawn canvas and the map layout (the cursor moves by it).
+    public struct Frame: Sendable {
+        public var canvas: Canvas
+        public var map: ChunkMapLayout
+    }
+
+    /// Draws `state` at `width`×`height`.
+    public static func render(_ state: UIState, theme: Theme, width: Int, height: Int) -> Frame {
+        var canvas = Canvas(width: width, height: height)
+        guard width >= minimumSize.width, height >= minimumSize.height else {
+            let note = ["window too small", "\(width)×\(height), need \(minimumSize.width)×\(minimumSize.height)", "q quits"]
+            for (offset, line) in note.enumerated() {
+                let y = height / 2 - 1 + offset
+                canvas.write(line, x: max(0, (width - line.count) / 2), y: y, maxWidth: width)
+            }
+            return Frame(canvas: canvas, map: ChunkMapLayout(total: state.total, width: 1, height: 1))
+        }
+        HeaderView.draw(state, theme: theme, in: Rect(x: 0, y: 0, width: width, height: 3), canvas: &canvas)
+        StatusLineView.draw(state, theme: theme, in: Rect(x: 0, y: height - 1, width: width, height: 1), canvas: &canvas)
+
+        let body = Rect(x: 0, y: 3, width: width, height: height - 4)
+        // The map gets the rows it needs, up to 45% of the body; the lists get the rest.
+        let mapRows = ChunkMapLayout.rowsNeeded(total: state.total, width: (width - 2) / 3, maximum: max(2, body.height * 45 / 100 - 3))
+        let mapBox = Rect(x: 0, y: body.y, width: width, height: mapRows + 3)
+        let inside = drawBox("Chunks", in: mapBox, focused: false, theme: theme, canvas: &canvas)
+        let map = ChunkMapView.draw(state, theme: theme, in: inside, canvas: &canvas)
+
+        let lists = Rect(x: 0, y: mapBox.y + mapBox.height, width: width, height: body.y + body.height - mapBox.y - mapBox.height)
+        let peersBox: Rect
+        let logBox: Rect
+        if width >= 100 {
+            let peersWidth = width * 45 / 100
+            peersBox = Rect(x: 0, y: lists.y, width: peersWidth, height: lists.height)
+            logBox = Rect(x: peersWidth, y: lists.y, width: width - peersWidth, height: lists.height)
+        } else {
+            let peersHeight = max(3, lists.height * 40 / 100)
+            peersBox = Rect(x: 0, y: lists.y, width: width, height: peersHeight)
+            logBox = Rect(x: 0, y: lists.y + peersHeight, width: width, height: lists.height - peersHeight)
+        }
+        let peersInside = drawBox("Peers", in: peersBox, focused: state.focus == .peers, theme: theme, canvas: &canvas)
+        PeersView.draw(state, theme: theme, in: peersInside, canvas: &canvas)
+        let logInside = drawBox("Log", in: logBox, focused: state.focus == .log, theme: theme, canvas: &canvas)
+        LogView.draw(state, theme: theme, in: logInside, canvas: &canvas)
+
+        if state.mode == .help { HelpOverlay.draw(theme: theme, in: canvas.bounds, canvas: &canvas) }
+        return Frame(canvas: canvas, map: map)
+    }
+}
