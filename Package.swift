@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "SwarmTUITests",
             dependencies: ["SwarmTUI", "SwarmCore", "SwarmProtocol"],
-            resources: [.copy("Snapshots")]
+            exclude: ["Snapshots"]
         ),
         .testTarget(
             name: "IntegrationTests",

@@ -19,6 +19,12 @@ public struct ServeReport: Sendable, Equatable {
     public let peer: String
     /// How it ended.
     public let outcome: Outcome
+
+    public init(index: ChunkIndex?, peer: String, outcome: Outcome) {
+        self.index = index
+        self.peer = peer
+        self.outcome = outcome
+    }
 }
 
 /// Serves `REQUEST_CHUNK,<i>` on the transfer port: the chunk's raw bytes, sent with zero copy

@@ -25,28 +25,41 @@ public enum SwarmScreen {
         StatusLineView.draw(state, theme: theme, in: Rect(x: 0, y: height - 1, width: width, height: 1), canvas: &canvas)
 
         let body = Rect(x: 0, y: 3, width: width, height: height - 4)
-        // The map gets the rows it needs, up to 45% of the body; the lists get the rest.
-        let mapRows = ChunkMapLayout.rowsNeeded(total: state.total, width: (width - 2) / 3, maximum: max(2, body.height * 45 / 100 - 3))
+        // The map gets the rows it needs, up to 40% of the body; the lists get the rest.
+        let mapRows = ChunkMapLayout.rowsNeeded(total: state.total, width: (width - 2) / 3, maximum: max(1, body.height * 40 / 100 - 3))
         let mapBox = Rect(x: 0, y: body.y, width: width, height: mapRows + 3)
-        let inside = drawBox("Chunks", in: mapBox, focused: false, theme: theme, canvas: &canvas)
+        let layout = ChunkMapLayout(total: state.total, width: mapBox.width - 2, height: mapRows)
+        let mapTitle = layout.chunksPerCell > 1 ? "Chunks · 1 cell = \(layout.chunksPerCell) chunks" : "Chunks"
+        let inside = drawBox(mapTitle, in: mapBox, focused: false, theme: theme, canvas: &canvas)
         let map = ChunkMapView.draw(state, theme: theme, in: inside, canvas: &canvas)
 
         let lists = Rect(x: 0, y: mapBox.y + mapBox.height, width: width, height: body.y + body.height - mapBox.y - mapBox.height)
-        let peersBox: Rect
-        let logBox: Rect
+        var peersBox: Rect?
+        var logBox: Rect?
         if width >= 100 {
             let peersWidth = width * 45 / 100
             peersBox = Rect(x: 0, y: lists.y, width: peersWidth, height: lists.height)
             logBox = Rect(x: peersWidth, y: lists.y, width: width - peersWidth, height: lists.height)
-        } else {
-            let peersHeight = max(3, lists.height * 40 / 100)
+        } else if lists.height >= 8 {
+            let peersHeight = max(4, lists.height * 45 / 100)
             peersBox = Rect(x: 0, y: lists.y, width: width, height: peersHeight)
             logBox = Rect(x: 0, y: lists.y + peersHeight, width: width, height: lists.height - peersHeight)
+        } else if state.focus == .peers {
+            // Too short for both: the focused list only (Tab switches).
+            peersBox = lists
+        } else {
+            logBox = lists
         }
-        let peersInside = drawBox("Peers", in: peersBox, focused: state.focus == .peers, theme: theme, canvas: &canvas)
-        PeersView.draw(state, theme: theme, in: peersInside, canvas: &canvas)
-        let logInside = drawBox("Log", in: logBox, focused: state.focus == .log, theme: theme, canvas: &canvas)
-        LogView.draw(state, theme: theme, in: logInside, canvas: &canvas)
+        let alone = peersBox == nil || logBox == nil
+        if let peersBox {
+            let title = PeersView.title(state, rows: peersBox.height - 2) + (alone ? " (Tab: log)" : "")
+            let inside = drawBox(title, in: peersBox, focused: state.focus == .peers, theme: theme, canvas: &canvas)
+            PeersView.draw(state, theme: theme, in: inside, canvas: &canvas)
+        }
+        if let logBox {
+            let inside = drawBox(alone ? "Log (Tab: peers)" : "Log", in: logBox, focused: state.focus == .log, theme: theme, canvas: &canvas)
+            LogView.draw(state, theme: theme, in: inside, canvas: &canvas)
+        }
 
         if state.mode == .help { HelpOverlay.draw(theme: theme, in: canvas.bounds, canvas: &canvas) }
         return Frame(canvas: canvas, map: map)

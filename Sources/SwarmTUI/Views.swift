@@ -97,7 +97,7 @@ enum ChunkMapView {
             let y = mapArea.y + cell / layout.columns
             for offset in 0..<max(1, layout.cellWidth - 1) { canvas[x + offset, y] = Cell(character: glyph, style: cellStyle) }
         }
-        if rect.height >= 2 { drawLegend(layout, theme: theme, at: rect.y + rect.height - 1, x: rect.x, width: rect.width, canvas: &canvas) }
+        if rect.height >= 2 { drawLegend(theme: theme, at: rect.y + rect.height - 1, x: rect.x, width: rect.width, canvas: &canvas) }
         return layout
     }
 
@@ -129,26 +129,22 @@ enum ChunkMapView {
         }
     }
 
-    private static func drawLegend(_ layout: ChunkMapLayout, theme: Theme, at y: Int, x: Int, width: Int, canvas: inout Canvas) {
+    private static func drawLegend(theme: Theme, at y: Int, x: Int, width: Int, canvas: inout Canvas) {
         let shades = theme.unicode ? "░▒▓" : "1-9"
+        let compact = width < 70
         let items: [(String, CellStyle, String)] = [
             (String(theme.held), theme.style(.green), "held"),
-            (String(theme.downloading), theme.style(.yellow, bold: true), "downloading"),
-            (shades, theme.style(.cyan), theme.unicode ? "at 1/2/3+ peers" : "at N peers"),
-            (String(theme.nowhere), theme.style(.gray, dim: true), "nowhere yet"),
+            (String(theme.downloading), theme.style(.yellow, bold: true), compact ? "getting" : "downloading"),
+            (shades, theme.style(.cyan), compact ? "peers" : theme.unicode ? "at 1/2/3+ peers" : "at N peers"),
+            (String(theme.nowhere), theme.style(.gray, dim: true), compact ? "none" : "nowhere yet"),
             (String(theme.failed), theme.style(.red, bold: true), "failed"),
         ]
         var column = x
         for (glyphs, style, label) in items {
             let remaining = x + width - column
-            guard glyphs.count + label.count + 3 <= remaining else { break }
+            guard glyphs.count + label.count + 1 <= remaining else { break }
             column += canvas.write(glyphs, x: column, y: y, style: style)
-            column += canvas.write(" \(label)  ", x: column, y: y, maxWidth: remaining - glyphs.count, style: theme.style(.gray))
-        }
-        if layout.chunksPerCell > 1 {
-            let note = "1 cell = \(layout.chunksPerCell) chunks"
-            let remaining = x + width - column
-            if note.count <= remaining { canvas.write(note, x: x + width - note.count, y: y, style: theme.style(.gray)) }
+            column += canvas.write(" \(label)\(compact ? " " : "  ")", x: column, y: y, maxWidth: remaining - glyphs.count, style: theme.style(.gray))
         }
     }
 }
@@ -184,7 +180,7 @@ enum PeersView {
             return
         }
         let visible = rect.height - 1
-        let start = min(state.peerScroll, max(0, state.peers.count - visible))
+        let start = max(0, min(state.peerScroll, state.peers.count - visible))
         for (offset, peer) in state.peers.dropFirst(start).prefix(visible).enumerated() {
             let stateColor: CellColor =
                 switch peer.state {
@@ -200,10 +196,14 @@ enum PeersView {
                 stateStyle: theme.style(stateColor, bold: peer.state != .idle)
             )
         }
-        if state.peers.count > visible {
-            let more = "\(start + 1)-\(min(state.peers.count, start + visible))/\(state.peers.count)"
-            canvas.write(more, x: rect.x + rect.width - more.count, y: rect.y, style: theme.style(.gray))
-        }
+    }
+
+    /// The box title, with the visible range when the list scrolls: `Peers 3–8 of 12`.
+    static func title(_ state: UIState, rows: Int) -> String {
+        let visible = max(1, rows - 1)
+        guard state.peers.count > visible else { return "Peers" }
+        let start = min(state.peerScroll, state.peers.count - visible)
+        return "Peers \(start + 1)–\(start + visible) of \(state.peers.count)"
     }
 }
 
@@ -239,9 +239,10 @@ enum StatusLineView {
         if let status = state.status {
             x += canvas.write(" \(status.text) ", x: x, y: rect.y, maxWidth: rect.width, style: theme.style(status.isError ? .red : .green, bold: true, reverse: true))
         }
+        // Most important first: narrow windows drop from the end, never run off the edge.
         let hints: [(String, String)] = [
-            ("p", state.paused ? "resume" : "pause"), ("r", "fetch #"), ("arrows", "move"), ("Enter", "fetch"),
-            ("Tab", "focus"), ("PgUp/Dn", "scroll"), ("?", "help"), ("q", "quit"),
+            ("q", "quit"), ("p", state.paused ? "resume" : "pause"), ("r", "fetch #"), ("?", "help"),
+            ("arrows", "move"), ("Enter", "fetch"), ("Tab", "focus"), ("PgUp/Dn", "scroll"),
         ]
         for (key, label) in hints {
             let text = " \(key) \(label) "
