@@ -38,7 +38,7 @@ public struct UIState: Sendable, Equatable {
     /// How a peer is doing.
     public enum PeerState: String, Sendable, Equatable {
         case active, idle, unreachable
-        case badData = "sent bad data"
+        case badData = "bad data"
         case banned
     }
 

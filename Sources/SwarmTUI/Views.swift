@@ -154,7 +154,7 @@ enum PeersView {
     static func draw(_ state: UIState, theme: Theme, in rect: Rect, canvas: inout Canvas) {
         guard rect.height >= 1, rect.width >= 1 else { return }
         // (title, width, priority: lower drops last)
-        let columns: [(title: String, width: Int)] = [("got", 5), ("sent", 5), ("rate", 11), ("state", 13)]
+        let columns: [(title: String, width: Int)] = [("got", 4), ("sent", 4), ("rate", 11), ("state", 11)]
         let dropOrder = [1, 2, 0, 3]  // sent, rate, got, state
         var shown = Set(columns.indices)
         let minimumAddress = 14
