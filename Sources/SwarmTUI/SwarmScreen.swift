@@ -29,7 +29,7 @@ public enum SwarmScreen {
         let mapRows = ChunkMapLayout.rowsNeeded(total: state.total, width: (width - 2) / 3, maximum: max(1, body.height * 40 / 100 - 3))
         let mapBox = Rect(x: 0, y: body.y, width: width, height: mapRows + 3)
         let layout = ChunkMapLayout(total: state.total, width: mapBox.width - 2, height: mapRows)
-        let mapTitle = layout.chunksPerCell > 1 ? "Chunks · 1 cell = \(layout.chunksPerCell) chunks" : "Chunks"
+        let mapTitle = layout.chunksPerCell > 1 ? "Chunks \(theme.unicode ? "·" : "-") 1 cell = \(layout.chunksPerCell) chunks" : "Chunks"
         let inside = drawBox(mapTitle, in: mapBox, focused: false, theme: theme, canvas: &canvas)
         let map = ChunkMapView.draw(state, theme: theme, in: inside, canvas: &canvas)
 
@@ -52,7 +52,7 @@ public enum SwarmScreen {
         }
         let alone = peersBox == nil || logBox == nil
         if let peersBox {
-            let title = PeersView.title(state, rows: peersBox.height - 2) + (alone ? " (Tab: log)" : "")
+            let title = PeersView.title(state, rows: peersBox.height - 2, theme: theme) + (alone ? " (Tab: log)" : "")
             let inside = drawBox(title, in: peersBox, focused: state.focus == .peers, theme: theme, canvas: &canvas)
             PeersView.draw(state, theme: theme, in: inside, canvas: &canvas)
         }

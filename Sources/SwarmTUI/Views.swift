@@ -199,11 +199,11 @@ enum PeersView {
     }
 
     /// The box title, with the visible range when the list scrolls: `Peers 3–8 of 12`.
-    static func title(_ state: UIState, rows: Int) -> String {
+    static func title(_ state: UIState, rows: Int, theme: Theme) -> String {
         let visible = max(1, rows - 1)
         guard state.peers.count > visible else { return "Peers" }
         let start = min(state.peerScroll, state.peers.count - visible)
-        return "Peers \(start + 1)–\(start + visible) of \(state.peers.count)"
+        return "Peers \(start + 1)\(theme.unicode ? "–" : "-")\(start + visible) of \(state.peers.count)"
     }
 }
 
