@@ -202,8 +202,11 @@ final class ChunkServingHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A connection closed without a request is a port check (the tracker's), not an event.
         if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent, !answered {
-            refuse(context: context, index: nil, reason: "closed without a request")
+            answered = true
+            timeout?.cancel()
+            context.close(promise: nil)
         }
         context.fireUserInboundEventTriggered(event)
     }

@@ -53,8 +53,9 @@ public actor TrackerClient {
     private var nextToken = 0
     private var isConnected = false
     private var fastPath = false
-    private let wakeups: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    /// Wakes the current session's writer. A new stream per session: cancelling the iteration of
+    /// an `AsyncStream` finishes it for good.
+    private var wake: AsyncStream<Void>.Continuation?
 
     /// - Parameters:
     ///   - tracker: where the tracker listens.
@@ -82,7 +83,6 @@ public actor TrackerClient {
         self.registrationPause = registrationPause
         self.group = group
         self.onState = onState
-        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Whether answers may be pipelined (our own tracker) rather than asked one at a time.
@@ -93,7 +93,7 @@ public actor TrackerClient {
         registrations[index] = digest
         guard isConnected else { return }
         queue.append(.register(index))
-        wake.yield()
+        wake?.yield()
     }
 
     /// Registers many chunks at once (start-up).
@@ -111,7 +111,7 @@ public actor TrackerClient {
             waiters[index, default: []].append(continuation)
             if !alreadyAsked {
                 queue.append(.locate(index))
-                wake.yield()
+                wake?.yield()
             }
         }
     }
@@ -168,6 +168,9 @@ public actor TrackerClient {
     }
 
     private func writeLoop(_ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.wake = wake
+        defer { wake.finish() }
         let probe = try await exchange(.whereChunk(probeIndex), on: outbound)
         fastPath = probe.terminated
         isConnected = true
@@ -257,6 +260,7 @@ public actor TrackerClient {
 
     private func endSession(reason: String) {
         isConnected = false
+        wake = nil
         queue.removeAll()
         if let waiter = writerWaiter {
             writerWaiter = nil

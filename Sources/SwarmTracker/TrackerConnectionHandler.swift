@@ -12,10 +12,19 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
 
     private let registry: TrackerRegistry
     private let logger: Logger
+    private let onClose: @Sendable (Set<PeerAddress>) -> Void
+    /// Holders registered through this connection, checked when it closes.
+    private var registered: Set<PeerAddress> = []
 
-    init(registry: TrackerRegistry, logger: Logger) {
+    init(registry: TrackerRegistry, logger: Logger, onClose: @escaping @Sendable (Set<PeerAddress>) -> Void = { _ in }) {
         self.registry = registry
         self.logger = logger
+        self.onClose = onClose
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !registered.isEmpty { onClose(registered) }
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -24,6 +33,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
         switch request {
         case .localChunks(let index, let digest, let holder):
             let outcome = registry.register(index, digest, holder: holder)
+            registered.insert(holder)
             if case .changedDigest(let previous) = outcome {
                 logger.warning("holder \(holder) changed its SHA-1 for chunk \(index) from \(previous) to \(digest)")
             }

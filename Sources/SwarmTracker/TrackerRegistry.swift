@@ -85,6 +85,11 @@ public final class TrackerRegistry: Sendable {
         }
     }
 
+    /// Every holder with at least one registration.
+    public var holders: Set<PeerAddress> {
+        holdings.withLock { Set($0.values.joined().map(\.holder)) }
+    }
+
     /// The number of (chunk, holder) registrations held.
     public var registrationCount: Int {
         holdings.withLock { $0.values.reduce(0) { $0 + $1.count } }

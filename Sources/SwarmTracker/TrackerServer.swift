@@ -23,12 +23,14 @@ public final class TrackerServer: Sendable {
         self.localAddress = channel.localAddress!
     }
 
-    /// Binds and starts serving; port 0 picks a free port.
+    /// Binds and starts serving; port 0 picks a free port. With a `monitor`, the holders a
+    /// connection registered are checked when it closes.
     public static func start(
         host: String,
         port: Int,
         registry: TrackerRegistry,
         quietPeriod: TimeAmount = .milliseconds(10),
+        monitor: HolderMonitor? = nil,
         logger: Logger,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TrackerServer {
@@ -41,7 +43,10 @@ public final class TrackerServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         MessageFramingHandler<TrackerRequest>(newlines: .alwaysEnd, quietPeriod: quietPeriod),
-                        TrackerConnectionHandler(registry: registry, logger: logger)
+                        TrackerConnectionHandler(registry: registry, logger: logger) { holders in
+                            guard let monitor else { return }
+                            Task { await monitor.check(holders) }
+                        }
                     )
                 }
             }

@@ -34,9 +34,24 @@ struct TrackerCommand: AsyncParsableCommand {
     @Option(name: .customLong("name", withSingleDash: true), help: "Name used in logger.log lines.")
     var name = "P2PTracker"
 
+    @Option(
+        name: .customLong("check-interval", withSingleDash: true),
+        help: "Seconds between checks that holders still accept connections."
+    )
+    var checkInterval = 10.0
+
+    @Option(
+        name: .customLong("grace", withSingleDash: true),
+        help: "Seconds a holder may fail checks before its chunks are forgotten."
+    )
+    var grace = 30.0
+
     func validate() throws {
         guard PeerAddress.isValidPort(port) else {
             throw ValidationError("-port \(port) is not a TCP port; use a number from 1 to 65535.")
+        }
+        guard checkInterval > 0, grace >= 0 else {
+            throw ValidationError("-check-interval must be above 0 and -grace at least 0.")
         }
         guard quorum >= 1 else { throw ValidationError("-quorum must be at least 1, not \(quorum).") }
         guard PeerAddress.isValidHost(host) else { throw ValidationError("-host \"\(host)\" is not an address or host name.") }
@@ -48,9 +63,15 @@ struct TrackerCommand: AsyncParsableCommand {
             MultiplexLogHandler([SeedLogHandler(name: label, file: logFile), StreamLogHandler.standardError(label: label)])
         }
         let registry = TrackerRegistry(quorum: quorum)
+        let monitor = HolderMonitor(
+            registry: registry,
+            interval: .milliseconds(Int(checkInterval * 1000)),
+            grace: .milliseconds(Int(grace * 1000)),
+            logger: logger
+        )
         let server: TrackerServer
         do {
-            server = try await TrackerServer.start(host: host, port: port, registry: registry, logger: logger)
+            server = try await TrackerServer.start(host: host, port: port, registry: registry, monitor: monitor, logger: logger)
         } catch {
             throw ValidationError("cannot listen on \(host):\(port): \(error)")
         }
@@ -59,7 +80,9 @@ struct TrackerCommand: AsyncParsableCommand {
             logger.notice("signal \(signal): stopping")
             Task { await server.shutdown() }
         }
+        let monitoring = Task { await monitor.run() }
         try await server.closeFuture()
+        monitoring.cancel()
         signals.cancel()
     }
 }
