@@ -98,17 +98,21 @@ struct ReliabilityTests {
         try workspace.startSeedPeer("liar", folder: "liar", trackerPort: port, corrupt: true)
         let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-max-bad-chunks", "3"])
         await waitUntil("the liar is banned") { leecher.output.contains("not using localhost:") }
+        await waitUntil("fetches already under way at the ban end") {
+            leecher.output.split(separator: "\n").filter { $0.contains("requested") }.count
+                == leecher.output.split(separator: "\n").filter { $0.contains("expected") || $0.contains("fetched") }.count
+        }
         let badLines = leecher.output.split(separator: "\n").filter { $0.contains("expected") }
-        #expect(badLines.count == 3, "exactly three bad chunks before the ban")
+        // The third bad chunk bans the peer; fetches already running with it (4 at most) may still fail.
+        #expect((3...6).contains(badLines.count), "\(badLines.count) bad chunks")
         #expect(workspace.listedChunks("leecher").isEmpty)
         try workspace.startClient("honest", folder: "honest", trackerPort: port)
         await waitUntil("complete from the honest peer") { workspace.listedChunks("leecher").count == 6 }
         SwarmExchangeTests.assertHolds(workspace, "leecher", file)
         let output = leecher.output
         let ban = try #require(output.range(of: "not using localhost:"))
-        #expect(!output[ban.upperBound...].contains("requested chunk 1 from localhost")
-            && !output[ban.upperBound...].split(separator: "\n").contains { $0.contains("requested") && $0.contains("localhost") },
-            "the banned peer is not asked again")
+        let afterBan = output[ban.upperBound...].split(separator: "\n")
+        #expect(!afterBan.contains { $0.contains("requested") && $0.contains("localhost") }, "the banned peer is not asked again")
         await workspace.tearDown()
     }
 
