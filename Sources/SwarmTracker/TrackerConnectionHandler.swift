@@ -12,14 +12,37 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
 
     private let registry: TrackerRegistry
     private let logger: Logger
+    private let limits: TrackerLimits
     private let onClose: @Sendable (Set<PeerAddress>) -> Void
     /// Holders registered through this connection, checked when it closes.
     private var registered: Set<PeerAddress> = []
+    private var registrations = 0
+    private var idleTimer: Scheduled<Void>?
 
-    init(registry: TrackerRegistry, logger: Logger, onClose: @escaping @Sendable (Set<PeerAddress>) -> Void = { _ in }) {
+    init(
+        registry: TrackerRegistry,
+        logger: Logger,
+        limits: TrackerLimits = TrackerLimits(),
+        onClose: @escaping @Sendable (Set<PeerAddress>) -> Void = { _ in }
+    ) {
         self.registry = registry
         self.logger = logger
+        self.limits = limits
         self.onClose = onClose
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let timeout = limits.idleTimeout
+        idleTimer = context.eventLoop.scheduleTask(in: timeout) { [logger] in
+            let context = loopBound.value
+            logger.warning("closing \(Self.describe(context.remoteAddress)): nothing valid within \(timeout.nanoseconds / 1_000_000_000) s")
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -29,9 +52,18 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let request = unwrapInboundIn(data).message
+        // A valid message: this is a real client, whose link may then stay idle while it seeds.
+        idleTimer?.cancel()
+        idleTimer = nil
         logger.info("\(request.wireText)")
         switch request {
         case .localChunks(let index, let digest, let holder):
+            registrations += 1
+            guard registrations <= limits.maxRegistrationsPerConnection else {
+                logger.warning("closing \(Self.describe(context.remoteAddress)): more than \(limits.maxRegistrationsPerConnection) registrations")
+                context.close(promise: nil)
+                return
+            }
             let outcome = registry.register(index, digest, holder: holder)
             registered.insert(holder)
             if case .changedDigest(let previous) = outcome {
@@ -60,8 +92,12 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        let peer = context.remoteAddress.map { "\($0)" } ?? "unknown peer"
-        logger.warning("closing connection from \(peer): \(error)")
+        logger.warning("closing \(Self.describe(context.remoteAddress)): \(error)")
         context.close(promise: nil)
+    }
+
+    private static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "a connection" }
+        return "\(ip):\(port)"
     }
 }

@@ -31,19 +31,26 @@ public final class TrackerServer: Sendable {
         registry: TrackerRegistry,
         quietPeriod: TimeAmount = .milliseconds(10),
         monitor: HolderMonitor? = nil,
+        limits: TrackerLimits = TrackerLimits(),
         logger: Logger,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TrackerServer {
+        let connections = ConnectionCounter()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                guard connections.admit(limit: limits.maxConnections) else {
+                    logger.warning("refusing a connection: \(limits.maxConnections) already open")
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in connections.release() }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         MessageFramingHandler<TrackerRequest>(newlines: .alwaysEnd, quietPeriod: quietPeriod),
-                        TrackerConnectionHandler(registry: registry, logger: logger) { holders in
+                        TrackerConnectionHandler(registry: registry, logger: logger, limits: limits) { holders in
                             guard let monitor else { return }
                             Task { await monitor.check(holders) }
                         }

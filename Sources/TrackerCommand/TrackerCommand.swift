@@ -46,12 +46,24 @@ struct TrackerCommand: AsyncParsableCommand {
     )
     var grace = 30.0
 
+    @Option(name: .customLong("idle-timeout", withSingleDash: true), help: "Seconds a connection may stay open without sending anything valid.")
+    var idleTimeout = 30.0
+
+    @Option(name: .customLong("max-connections", withSingleDash: true), help: "Connections open at once.")
+    var maxConnections = 4096
+
+    @Option(name: .customLong("max-registrations", withSingleDash: true), help: "Registrations one connection may make.")
+    var maxRegistrations = 1_000_000
+
     func validate() throws {
         guard PeerAddress.isValidPort(port) else {
             throw ValidationError("-port \(port) is not a TCP port; use a number from 1 to 65535.")
         }
         guard checkInterval > 0, grace >= 0 else {
             throw ValidationError("-check-interval must be above 0 and -grace at least 0.")
+        }
+        guard idleTimeout > 0, maxConnections >= 1, maxRegistrations >= 1 else {
+            throw ValidationError("-idle-timeout, -max-connections and -max-registrations must be positive.")
         }
         guard quorum >= 1 else { throw ValidationError("-quorum must be at least 1, not \(quorum).") }
         guard PeerAddress.isValidHost(host) else { throw ValidationError("-host \"\(host)\" is not an address or host name.") }
@@ -71,7 +83,12 @@ struct TrackerCommand: AsyncParsableCommand {
         )
         let server: TrackerServer
         do {
-            server = try await TrackerServer.start(host: host, port: port, registry: registry, monitor: monitor, logger: logger)
+            var limits = TrackerLimits()
+            limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+            limits.maxConnections = maxConnections
+            limits.maxRegistrationsPerConnection = maxRegistrations
+            server = try await TrackerServer.start(
+                host: host, port: port, registry: registry, monitor: monitor, limits: limits, logger: logger)
         } catch {
             throw ValidationError("cannot listen on \(host):\(port): \(error)")
         }

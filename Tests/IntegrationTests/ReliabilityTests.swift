@@ -8,32 +8,6 @@ import Glibc
 /// Faults caused for real: killed processes, lying peers, dead holders.
 @Suite(.serialized)
 struct ReliabilityTests {
-    /// Sends one `\n`-terminated message to our tracker and returns its one-line answer.
-    func ask(trackerPort port: Int, _ message: String) -> String? {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return nil }
-        let bytes = Array((message + "\n").utf8)
-        guard write(descriptor, bytes, bytes.count) == bytes.count else { return nil }
-        var answer = [UInt8]()
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while !answer.contains(UInt8(ascii: "\n")) {
-            let count = read(descriptor, &buffer, buffer.count)
-            guard count > 0 else { break }
-            answer += buffer[0..<count]
-        }
-        return String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     @Test func trackerKilledAndRestartedOnTheSamePortIsRejoined() async throws {
         let workspace = try Workspace()
         let file = SwarmExchangeTests.file(chunks: 12, size: 64 * 1024)
@@ -132,6 +106,73 @@ struct ReliabilityTests {
         await waitUntil("the dead holder is forgotten") { ask(trackerPort: port, "WHERE_CHUNK,1") == "CHUNK_LOCATION_UNKNOWN,1" }
         // The seed-era peer closed its tracker connection long ago but still serves: kept.
         #expect(ask(trackerPort: port, "WHERE_CHUNK,2")?.hasPrefix("GET_CHUNK_FROM,2,") == true)
+        await workspace.tearDown()
+    }
+}
+
+/// Hostile input at the real tracker: it closes the offending connection only.
+@Suite(.serialized)
+struct TrackerAbuseTests {
+    static let hash = String(repeating: "a", count: 40)
+    static let inputs: [(String, String)] = [
+        ("4 KiB without a terminator", String(repeating: "W", count: 4096)),
+        ("binary garbage", String(decoding: (0..<512).map { UInt8(truncatingIfNeeded: $0 &* 37) }, as: UTF8.self)),
+        ("unknown verb", "HELLO,1\n"),
+        ("index zero", "WHERE_CHUNK,0\n"),
+        ("negative index", "WHERE_CHUNK,-3\n"),
+        ("huge index", "WHERE_CHUNK,99999999999999999999\n"),
+        ("index not a number", "WHERE_CHUNK,abc\n"),
+        ("short hash", "LOCAL_CHUNKS,1,abc,127.0.0.1,6000\n"),
+        ("port 0", "LOCAL_CHUNKS,1," + hash + ",127.0.0.1,0\n"),
+        ("port 70000", "LOCAL_CHUNKS,1," + hash + ",127.0.0.1,70000\n"),
+        ("bad holder", "LOCAL_CHUNKS,1," + hash + ",not a host!,6000\n"),
+    ]
+
+    /// Sends `text` on a new connection; whether the tracker then closed it (within 2 s).
+    func isClosedAfterSending(_ text: String, port: Int) -> Bool {
+        guard let descriptor = connectLoopback(port: port) else { return false }
+        defer { close(descriptor) }
+        if !text.isEmpty { send(text, to: descriptor) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(descriptor, &buffer, buffer.count)
+        // Closed with our bytes unread, the kernel resets instead of a clean end of stream.
+        return count == 0 || (count < 0 && errno == ECONNRESET)
+    }
+
+    @Test(arguments: inputs.indices)
+    func badInputClosesThatConnectionOnly(_ position: Int) async throws {
+        let (name, input) = Self.inputs[position]
+        let workspace = try Workspace()
+        let (_, port) = try await workspace.startTracker()
+        let digest = String(repeating: "b", count: 40)
+        let persistent = try #require(connectLoopback(port: port))
+        defer { close(persistent) }
+        send("LOCAL_CHUNKS,2,\(digest),127.0.0.1,6001\n", to: persistent)
+        let closed = isClosedAfterSending(input, port: port)
+        #expect(closed, "\(name): connection closed")
+        #expect(ask(trackerPort: port, "WHERE_CHUNK,2") == "GET_CHUNK_FROM,2,\(digest),127.0.0.1,6001", "\(name): others still served")
+        #expect(ask(trackerPort: port, "WHERE_CHUNK,1") == "CHUNK_LOCATION_UNKNOWN,1", "\(name): registry unchanged")
+        await workspace.tearDown()
+    }
+
+    @Test func silentConnectionsAreClosedAndConnectionsAreCapped() async throws {
+        let workspace = try Workspace()
+        let (_, port) = try await workspace.startTracker(arguments: ["-idle-timeout", "0.5", "-max-connections", "3"])
+        #expect(isClosedAfterSending("", port: port), "a silent connection is closed")
+        // Three persistent client links fill the tracker (each confirmed by its answer: a link
+        // opened while an earlier probe still held a place is refused and opened again).
+        var held: [Int32] = []
+        await waitUntil("three client links are admitted") {
+            if let descriptor = connectLoopback(port: port) {
+                send("WHERE_CHUNK,1\n", to: descriptor)
+                var buffer = [UInt8](repeating: 0, count: 64)
+                if read(descriptor, &buffer, buffer.count) > 0 { held.append(descriptor) } else { close(descriptor) }
+            }
+            return held.count == 3
+        }
+        await waitUntil("a fourth connection is refused") { (ask(trackerPort: port, "WHERE_CHUNK,1") ?? "").isEmpty }
+        for descriptor in held { close(descriptor) }
+        await waitUntil("places come back when connections close") { ask(trackerPort: port, "WHERE_CHUNK,1") == "CHUNK_LOCATION_UNKNOWN,1" }
         await workspace.tearDown()
     }
 }

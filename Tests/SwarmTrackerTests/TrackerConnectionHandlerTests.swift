@@ -9,11 +9,15 @@ import Testing
 @Suite struct TrackerConnectionHandlerTests {
     let registry = TrackerRegistry()
 
-    func makeChannel() throws -> EmbeddedChannel {
+    func makeChannel(limits: TrackerLimits = TrackerLimits()) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandlers(
             MessageFramingHandler<TrackerRequest>(newlines: .alwaysEnd),
-            TrackerConnectionHandler(registry: registry, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            TrackerConnectionHandler(
+                registry: registry,
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                limits: limits
+            )
         )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
         return channel
@@ -57,6 +61,37 @@ import Testing
         try? channel.writeInbound(ByteBuffer(string: input))
         #expect(!channel.isActive, "connection closed")
         #expect(registry.registrationCount == 0)
+        _ = try? channel.finish()
+    }
+
+    @Test func silentConnectionIsClosedAfterTheIdleTimeout() throws {
+        let channel = try makeChannel()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(29))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(2))
+        #expect(!channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test func persistentClientLinkIdleWhileSeedingStaysOpen() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(ByteBuffer(string: "WHERE_CHUNK,1\n"))
+        _ = try readAnswer(channel)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(3600))
+        #expect(channel.isActive)
+        #expect(try channel.finish().isClean)
+    }
+
+    @Test func registrationsPerConnectionAreCapped() throws {
+        var limits = TrackerLimits()
+        limits.maxRegistrationsPerConnection = 3
+        let channel = try makeChannel(limits: limits)
+        let digest = String(repeating: "d", count: 40)
+        for index in 1...5 where channel.isActive {
+            try channel.writeInbound(ByteBuffer(string: "LOCAL_CHUNKS,\(index),\(digest),127.0.0.1,6000\n"))
+        }
+        #expect(!channel.isActive)
+        #expect(registry.registrationCount == 3)
         _ = try? channel.finish()
     }
 }
