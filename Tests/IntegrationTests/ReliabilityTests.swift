@@ -252,3 +252,116 @@ struct PeerFaultTests {
         await workspace.tearDown()
     }
 }
+
+/// Whether this machine lets the tests mount a small tmpfs (root in a sandbox that allows it).
+func canMountTmpfs() -> Bool {
+    let probe = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-mount-probe-\(getpid())")
+    try? FileManager.default.createDirectory(at: probe, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: probe) }
+    guard system("mount -t tmpfs -o size=64k tmpfs '\(probe.path)' 2>/dev/null") == 0 else { return false }
+    _ = system("umount '\(probe.path)'")
+    return true
+}
+
+/// A full disk, and a swarm of eleven.
+@Suite(.serialized)
+struct CapacityTests {
+    @Test(.enabled(if: canMountTmpfs(), "needs permission to mount a tmpfs"))
+    func fullDiskIsReportedListsOnlyWholeChunksAndRecoversWhenSpaceReturns() async throws {
+        let workspace = try Workspace()
+        let file = SwarmExchangeTests.file(chunks: 4, size: 200 * 1024)
+        try workspace.makeFolder("seeder", chunks: file, total: 4)
+        let folder = workspace.root.appendingPathComponent("small")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        #expect(system("mount -t tmpfs -o size=512k tmpfs '\(folder.path)'") == 0)
+        defer { _ = system("umount -l '\(folder.path)'") }
+        try "4,LASTCHUNK\n".write(to: folder.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
+        let (_, port) = try await workspace.startTracker()
+        try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
+        let leecher = try workspace.startClient("small", folder: "small", trackerPort: port)
+        await waitUntil("the full disk is reported") { leecher.output.contains("No space left on device") }
+        #expect(workspace.listedChunks("small").count < 4)
+        for index in workspace.listedChunks("small") {
+            #expect(workspace.chunk(index, in: "small") == file[index], "listed chunk \(index) is whole")
+        }
+        #expect(system("mount -o remount,size=8m '\(folder.path)'") == 0)
+        await waitUntil("the download completes once space returns", timeout: .seconds(60)) {
+            workspace.listedChunks("small").count == 4
+        }
+        SwarmExchangeTests.assertHolds(workspace, "small", file)
+        await workspace.tearDown()
+    }
+
+    @Test func oneSeederAndTenClientsAllCompleteByteExact() async throws {
+        let workspace = try Workspace()
+        let file = SwarmExchangeTests.file(chunks: 16, size: 64 * 1024)
+        try workspace.makeFolder("seeder", chunks: file, total: 16)
+        let (_, port) = try await workspace.startTracker()
+        try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
+        for number in 1...10 {
+            try workspace.makeFolder("client\(number)", chunks: [:], total: 16)
+            try workspace.startClient("client\(number)", folder: "client\(number)", trackerPort: port)
+        }
+        await waitUntil("all ten complete", timeout: .seconds(90)) {
+            (1...10).allSatisfy { workspace.listedChunks("client\($0)").count == 16 }
+        }
+        for number in 1...10 { SwarmExchangeTests.assertHolds(workspace, "client\(number)", file) }
+        await workspace.tearDown()
+    }
+}
+
+/// Many clients at one tracker at once. `swift test` runs 200 connections × 20 chunks; the full
+/// size (1,000 × 100) is `SWARM_LOAD_CONNECTIONS=1000 SWARM_LOAD_CHUNKS=100 swift test --filter TrackerLoadTests`.
+@Suite(.serialized)
+struct TrackerLoadTests {
+    static let environment = ProcessInfo.processInfo.environment
+    static let connections = Int(environment["SWARM_LOAD_CONNECTIONS"] ?? "") ?? 200
+    static let chunks = Int(environment["SWARM_LOAD_CHUNKS"] ?? "") ?? 20
+
+    @Test func concurrentConnectionsRegisterThenQueryAndAreAllAnsweredCorrectly() async throws {
+        let workspace = try Workspace()
+        let (_, port) = try await workspace.startTracker(arguments: ["-check-interval", "3600"])
+        // Every connection is open before any registers: they are all concurrent.
+        var sockets: [Int32] = []
+        for _ in 0..<Self.connections { sockets.append(try #require(connectLoopback(port: port))) }
+        defer { for socket in sockets { close(socket) } }
+        let digest = String(repeating: "e", count: 40)
+        for (number, socket) in sockets.enumerated() {
+            let lines = (1...Self.chunks).map { "LOCAL_CHUNKS,\($0),\(digest),127.0.0.1,\(10_000 + number)\n" }
+            send(lines.joined(), to: socket)
+        }
+        var latencies: [Double] = []
+        var wrong = 0
+        for (number, socket) in sockets.enumerated() {
+            let index = 1 + number % Self.chunks
+            let started = ContinuousClock.now
+            send("WHERE_CHUNK,\(index)\n", to: socket)
+            var answer = [UInt8]()
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let deadline = started + .seconds(20)
+            while !answer.contains(UInt8(ascii: "\n")) {
+                let count = read(socket, &buffer, buffer.count)
+                // A busy tracker may take longer than the socket's 2 s read timeout: keep waiting.
+                if count < 0 && errno == EAGAIN && ContinuousClock.now < deadline { continue }
+                guard count > 0 else { break }
+                answer += buffer[0..<count]
+            }
+            let elapsed = ContinuousClock.now - started
+            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+            let text = String(decoding: answer, as: UTF8.self)
+            // This connection registered the chunk before asking (same connection, in order), so
+            // its own holder must be listed; others may still be registering.
+            if !text.hasPrefix("GET_CHUNK_FROM,\(index),\(digest),") || !text.contains(",127.0.0.1,\(10_000 + number)") { wrong += 1 }
+        }
+        #expect(wrong == 0, "\(wrong) wrong answers")
+        // Once everyone is in, every chunk lists every holder.
+        await waitUntil("all registrations are in") {
+            (ask(trackerPort: port, "WHERE_CHUNK,\(Self.chunks)")?.split(separator: ",").count ?? 0) == 3 + 2 * Self.connections
+        }
+        latencies.sort()
+        let p50 = latencies[latencies.count / 2]
+        let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
+        print("tracker load: \(Self.connections) connections x \(Self.chunks) chunks; WHERE_CHUNK latency p50 \(String(format: "%.2f", p50)) ms, p99 \(String(format: "%.2f", p99)) ms")
+        await workspace.tearDown()
+    }
+}
