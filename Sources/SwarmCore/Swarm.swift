@@ -328,7 +328,7 @@ public actor Swarm {
         availability[index, default: 0] += 1
         await tracker?.register(index, digest)
         let seconds = (ContinuousClock.now - started).seconds
-        logger.info("fetched chunk \(index) (\(received.byteCount) bytes) from \(holder) in \(seconds) s")
+        logger.info("fetched chunk \(index) (\(received.byteCount) bytes) from \(holder) in \(Int(seconds * 1000)) ms")
         emit(.fetched(index, from: holder, bytes: received.byteCount, seconds: seconds))
         return true
     }
