@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "tracker", targets: ["TrackerCommand"]),
         .executable(name: "client", targets: ["ClientCommand"]),
+        .executable(name: "swarm-bench", targets: ["SwarmBench"]),
         .library(name: "SwarmProtocol", targets: ["SwarmProtocol"]),
         .library(name: "SwarmCore", targets: ["SwarmCore"]),
         .library(name: "SwarmTracker", targets: ["SwarmTracker"]),
@@ -67,6 +68,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .executableTarget(
+            name: "SwarmBench",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "SwarmProtocolTests",

@@ -1,0 +1,205 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `swarm-bench`: measures Swarm's data path on loopback against baselines measured in the same
+/// run, and prints figures and ratios. Absolute times vary on shared machines; ratios do not.
+///
+/// Scenarios (sizes scale with `-mib`, default 1024):
+/// - 1 seeder → 1 client over real `tracker` and `client` processes vs a raw loopback TCP copy;
+/// - SHA-1 of the file as the client computes it vs `openssl sha1`.
+@main
+struct SwarmBench {
+    static func main() throws {
+        let arguments = CommandLine.arguments
+        func value(_ flag: String, _ fallback: Int) -> Int {
+            guard let position = arguments.firstIndex(of: flag), position + 1 < arguments.count else { return fallback }
+            return Int(arguments[position + 1]) ?? fallback
+        }
+        let mebibytes = value("-mib", 1024)
+        let chunks = value("-chunks", 64)
+        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+
+        print("swarm-bench: \(mebibytes) MiB in \(chunks) chunks, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        let data = try Workbench.makeFile(in: root, mebibytes: mebibytes, chunks: chunks)
+        var rows: [(String, String, String, String)] = []
+
+        let raw = try Loopback.copy(file: data.whole)
+        let swarm = try Workbench.transfer(root: root, binaries: binaries, chunks: chunks)
+        let bytes = Double(mebibytes) * 1_048_576
+        rows.append((
+            "1 seeder -> 1 client", Rate.text(bytes / swarm), "raw loopback copy " + Rate.text(bytes / raw),
+            String(format: "%.2f (target >= 0.80)", raw / swarm)
+        ))
+
+        let ours = try Timing.seconds { _ = try Hashing.sha1(of: data.whole.path) }
+        let openssl = try Timing.seconds { try Hashing.openssl(data.whole.path) }
+        rows.append(("SHA-1 of the file", Rate.text(bytes / ours), "openssl sha1 " + Rate.text(bytes / openssl),
+                     String(format: "%.2f (target >= 0.90)", openssl / ours)))
+
+        print("")
+        print("| scenario | Swarm | baseline (same run) | ratio |")
+        print("|---|---|---|---|")
+        for row in rows { print("| \(row.0) | \(row.1) | \(row.2) | \(row.3) |") }
+    }
+}
+
+enum Rate {
+    static func text(_ bytesPerSecond: Double) -> String {
+        bytesPerSecond >= 1_073_741_824
+            ? String(format: "%.2f GiB/s", bytesPerSecond / 1_073_741_824) : String(format: "%.1f MiB/s", bytesPerSecond / 1_048_576)
+    }
+}
+
+enum Timing {
+    static func seconds(_ work: () throws -> Void) rethrows -> Double {
+        let start = ContinuousClock.now
+        try work()
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
+
+enum Hashing {
+    /// SHA-1 in 1 MiB blocks, as the client hashes its chunks.
+    static func sha1(of path: String) throws -> Insecure.SHA1Digest {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var hasher = Insecure.SHA1()
+        while let block = try handle.read(upToCount: 1 << 20), !block.isEmpty { hasher.update(data: block) }
+        return hasher.finalize()
+    }
+
+    static func openssl(_ path: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl", "sha1", path]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+    }
+}
+
+/// The raw loopback baseline: one sender (`sendfile`) and one receiver (read and discard).
+enum Loopback {
+    static func copy(file: URL) throws -> Double {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length); return getsockname(listener, $0, &length) }
+        }
+        listen(listener, 1)
+        let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
+        let path = file.path
+        let target = address
+        return try Timing.seconds {
+            let sender = Thread {
+                var peer = target
+                let out = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                _ = withUnsafePointer(to: &peer) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(out, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                let input = open(path, O_RDONLY)
+                var offset: off_t = 0
+                while offset < size { if sendfile(out, input, &offset, size - Int(offset)) <= 0 { break } }
+                close(input)
+                close(out)
+            }
+            sender.start()
+            let connection = accept(listener, nil, nil)
+            defer { close(connection) }
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            var received = 0
+            while true {
+                let count = read(connection, &buffer, buffer.count)
+                guard count > 0 else { break }
+                received += count
+            }
+            guard received == size else { throw BenchError("raw copy received \(received) of \(size) bytes") }
+        }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Test data and the real processes.
+enum Workbench {
+    /// Writes the file whole (for the baselines) and as a seeder's chunk folder.
+    static func makeFile(in root: URL, mebibytes: Int, chunks: Int) throws -> (whole: URL, seeder: URL) {
+        let whole = root.appendingPathComponent("file.bin")
+        let seeder = root.appendingPathComponent("seeder")
+        try FileManager.default.createDirectory(at: seeder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: whole.path, contents: nil)
+        let output = try FileHandle(forWritingTo: whole)
+        let chunkBytes = mebibytes * 1_048_576 / chunks
+        var state: UInt64 = 0x1234_5678
+        var list = ""
+        for index in 1...chunks {
+            var bytes = [UInt8](repeating: 0, count: chunkBytes)
+            bytes.withUnsafeMutableBytes { raw in
+                let words = raw.bindMemory(to: UInt64.self)
+                for position in words.indices {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    words[position] = state
+                }
+            }
+            let data = Data(bytes)
+            try output.write(contentsOf: data)
+            try data.write(to: seeder.appendingPathComponent("chunk_\(index)"))
+            list += "\(index),chunk_\(index)\n"
+        }
+        try output.close()
+        list += "\(chunks),LASTCHUNK\n"
+        try list.write(to: seeder.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
+        return (whole, seeder)
+    }
+
+    /// Seconds from starting the client to its exit with every chunk on disk.
+    static func transfer(root: URL, binaries: URL, chunks: Int) throws -> Double {
+        let leecher = root.appendingPathComponent("leecher")
+        try FileManager.default.createDirectory(at: leecher, withIntermediateDirectories: true)
+        try "\(chunks),LASTCHUNK\n".write(to: leecher.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
+        let trackerPort = Int.random(in: 20000...29999)
+        let tracker = try start(binaries.appendingPathComponent("tracker"), ["-port", "\(trackerPort)"], in: root)
+        defer { tracker.terminate() }
+        let seeder = try start(
+            binaries.appendingPathComponent("client"),
+            ["-folder", "seeder", "-transfer_port", "\(trackerPort + 1)", "-name", "seeder", "-tracker", "127.0.0.1:\(trackerPort)", "-headless"],
+            in: root)
+        defer { seeder.terminate() }
+        Thread.sleep(forTimeInterval: 1.5)  // let the seeder hash and register its chunks
+        return try Timing.seconds {
+            let client = try start(
+                binaries.appendingPathComponent("client"),
+                ["-folder", "leecher", "-transfer_port", "\(trackerPort + 2)", "-name", "leecher", "-tracker", "127.0.0.1:\(trackerPort)",
+                 "-headless", "-exit-when-complete"],
+                in: root)
+            client.waitUntilExit()
+            guard client.terminationStatus == 0 else { throw BenchError("client exited \(client.terminationStatus)") }
+        }
+    }
+
+    static func start(_ executable: URL, _ arguments: [String], in directory: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
