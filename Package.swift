@@ -97,7 +97,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TrackerCommand", "ClientCommand", "SwarmProtocol"],
+            dependencies: ["TrackerCommand", "ClientCommand", "SwarmProtocol", "SwarmCore"],
             resources: [.copy("Seed")]
         ),
     ]

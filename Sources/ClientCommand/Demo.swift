@@ -106,17 +106,7 @@ struct Demo {
 
     /// The generated file's chunk `index`: the same bytes whoever writes it.
     private static func content(of index: Int, size: Int) -> Data {
-        var state = UInt64(index) &* 0x9E37_79B9_7F4A_7C15
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(size + 8)
-        while bytes.count < size {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            withUnsafeBytes(of: z ^ (z >> 31)) { bytes.append(contentsOf: $0) }
-        }
-        return Data(bytes.prefix(size))
+        Data(SplitMix64.bytes(count: size, seed: UInt64(index)))
     }
 
     private static func start(_ swarm: Swarm, after delay: Duration) -> Task<Void, Never> {

@@ -1,4 +1,5 @@
 import Foundation
+import SwarmCore
 import Testing
 
 #if canImport(Glibc)
@@ -121,8 +122,7 @@ final class Workspace: @unchecked Sendable {
 
     /// Random bytes for chunk `index`, the same for a given seed so tests can compare.
     static func content(of index: Int, size: Int) -> Data {
-        var generator = SplitMix(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(size))
-        return Data((0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+        Data(SplitMix64.bytes(count: size, seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(size)))
     }
 
     /// A chunk folder holding `chunks` (index → bytes) of a file with `total` chunks, in the seed's format.
@@ -253,17 +253,4 @@ func ask(trackerPort port: Int, _ message: String) -> String? {
         answer += buffer[0..<count]
     }
     return String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-}
-
-/// A small deterministic random generator for test data.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
