@@ -97,7 +97,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TrackerCommand", "ClientCommand", "SwarmProtocol", "SwarmCore"],
+            dependencies: ["TrackerCommand", "ClientCommand", "SwarmBench", "SwarmProtocol", "SwarmCore"],
             resources: [.copy("Seed")]
         ),
     ]

@@ -88,6 +88,37 @@ enum Hashing {
 
 /// The raw loopback baseline: one sender (`sendfile`) and one receiver (read and discard).
 enum Loopback {
+    /// A port on 127.0.0.1 that nothing listens on now.
+    static func freePort() -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length); return getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// One question to a tracker on 127.0.0.1:`port`; its answer, or `nil` if it is not up.
+    static func ask(port: Int, _ message: String) -> String? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0, write(descriptor, message, message.utf8.count) == message.utf8.count else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = read(descriptor, &buffer, buffer.count)
+        return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil
+    }
+
     static func copy(file: URL) throws -> Double {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }
@@ -172,19 +203,24 @@ enum Workbench {
         let leecher = root.appendingPathComponent("leecher")
         try FileManager.default.createDirectory(at: leecher, withIntermediateDirectories: true)
         try "\(chunks),LASTCHUNK\n".write(to: leecher.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
-        let trackerPort = Int.random(in: 20000...29999)
+        let trackerPort = Loopback.freePort()
         let tracker = try start(binaries.appendingPathComponent("tracker"), ["-port", "\(trackerPort)"], in: root)
         defer { tracker.terminate() }
         let seeder = try start(
             binaries.appendingPathComponent("client"),
-            ["-folder", "seeder", "-transfer_port", "\(trackerPort + 1)", "-name", "seeder", "-tracker", "127.0.0.1:\(trackerPort)", "-headless"],
+            ["-folder", "seeder", "-transfer_port", "\(Loopback.freePort())", "-name", "seeder", "-tracker", "127.0.0.1:\(trackerPort)", "-headless"],
             in: root)
         defer { seeder.terminate() }
-        Thread.sleep(forTimeInterval: 1.5)  // let the seeder hash and register its chunks
+        // The clock starts once the seeder has hashed and registered its last chunk.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while Loopback.ask(port: trackerPort, "WHERE_CHUNK,\(chunks)\n")?.hasPrefix("GET_CHUNK_FROM") != true {
+            guard ContinuousClock.now < deadline else { throw BenchError("the seeder did not register within 60 s") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
         return try Timing.seconds {
             let client = try start(
                 binaries.appendingPathComponent("client"),
-                ["-folder", "leecher", "-transfer_port", "\(trackerPort + 2)", "-name", "leecher", "-tracker", "127.0.0.1:\(trackerPort)",
+                ["-folder", "leecher", "-transfer_port", "\(Loopback.freePort())", "-name", "leecher", "-tracker", "127.0.0.1:\(trackerPort)",
                  "-headless", "-exit-when-complete"],
                 in: root)
             client.waitUntilExit()
