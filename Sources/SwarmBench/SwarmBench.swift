@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -35,13 +36,21 @@ struct SwarmBench {
         let bytes = Double(mebibytes) * 1_048_576
         rows.append((
             "1 seeder -> 1 client", Rate.text(bytes / swarm), "raw loopback copy " + Rate.text(bytes / raw),
-            String(format: "%.2f (target >= 0.80)", raw / swarm)
+            String(format: "%.3g (target >= 0.80)", raw / swarm)
         ))
 
         let ours = try Timing.seconds { _ = try Hashing.sha1(of: data.whole.path) }
         let openssl = try Timing.seconds { try Hashing.openssl(data.whole.path) }
         rows.append(("SHA-1 of the file", Rate.text(bytes / ours), "openssl sha1 " + Rate.text(bytes / openssl),
-                     String(format: "%.2f (target >= 0.90)", openssl / ours)))
+                     String(format: "%.3g (target >= 0.90)", openssl / ours)))
+
+        let seconds = value("-seconds", 10)
+        let roundTrips = try Workbench.trackerRoundTrips(root: root, binaries: binaries, connections: 50, seconds: seconds)
+        rows.append((
+            "tracker WHERE_CHUNK, 50 connections, \(seconds) s", String(format: "%.0f answers/s", roundTrips.perSecond),
+            String(format: "p50 %.3f ms, p99 %.3f ms", roundTrips.p50, roundTrips.p99),
+            String(format: "%.3g of 100,000/s target", roundTrips.perSecond / 100_000)
+        ))
 
         print("")
         print("| scenario | Swarm | baseline (same run) | ratio |")
@@ -102,10 +111,9 @@ enum Loopback {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// One question to a tracker on 127.0.0.1:`port`; its answer, or `nil` if it is not up.
-    static func ask(port: Int, _ message: String) -> String? {
+    /// A connected socket to 127.0.0.1:`port` (-1 when refused; reads and writes then fail).
+    static func connected(port: Int) -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -113,7 +121,19 @@ enum Loopback {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0, write(descriptor, message, message.utf8.count) == message.utf8.count else { return nil }
+        guard connected == 0 else {
+            close(descriptor)
+            return -1
+        }
+        return descriptor
+    }
+
+    /// One question to a tracker on 127.0.0.1:`port`; its answer, or `nil` if it is not up.
+    static func ask(port: Int, _ message: String) -> String? {
+        let descriptor = connected(port: port)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        guard write(descriptor, message, message.utf8.count) == message.utf8.count else { return nil }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = read(descriptor, &buffer, buffer.count)
         return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : nil
@@ -226,6 +246,54 @@ enum Workbench {
             client.waitUntilExit()
             guard client.terminationStatus == 0 else { throw BenchError("client exited \(client.terminationStatus)") }
         }
+    }
+
+    /// Round trips of `WHERE_CHUNK` on `connections` persistent connections for `seconds`.
+    static func trackerRoundTrips(root: URL, binaries: URL, connections: Int, seconds: Int) throws -> (perSecond: Double, p50: Double, p99: Double) {
+        let port = Loopback.freePort()
+        let tracker = try start(binaries.appendingPathComponent("tracker"), ["-port", "\(port)"], in: root)
+        defer { tracker.terminate() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while Loopback.ask(port: port, "WHERE_CHUNK,1\n") == nil {
+            guard ContinuousClock.now < deadline else { throw BenchError("the tracker did not start") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        // Registrations get no answer: write it, then ask once to know it has been read.
+        let registration = "LOCAL_CHUNKS,1,\(String(repeating: "a", count: 40)),127.0.0.1,6000\nWHERE_CHUNK,1\n"
+        guard Loopback.ask(port: port, registration)?.hasPrefix("GET_CHUNK_FROM,1,") == true else {
+            throw BenchError("the tracker did not take the registration")
+        }
+        let samples = Mutex<[Double]>([])
+        let group = DispatchGroup()
+        let end = ContinuousClock.now + .seconds(seconds)
+        for _ in 0..<connections {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var local: [Double] = []
+                let descriptor = Loopback.connected(port: port)
+                defer { close(descriptor) }
+                let question = Array("WHERE_CHUNK,1\n".utf8)
+                var buffer = [UInt8](repeating: 0, count: 256)
+                while ContinuousClock.now < end {
+                    let started = ContinuousClock.now
+                    guard write(descriptor, question, question.count) == question.count else { break }
+                    var answered = false
+                    while !answered {
+                        let count = read(descriptor, &buffer, buffer.count)
+                        guard count > 0 else { return }
+                        answered = buffer[0..<count].contains(UInt8(ascii: "\n"))
+                    }
+                    let elapsed = ContinuousClock.now - started
+                    local.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                }
+                samples.withLock { $0 += local }
+            }.start()
+        }
+        group.wait()
+        let latencies = samples.withLock { $0 }.sorted()
+        guard !latencies.isEmpty else { throw BenchError("no tracker answers") }
+        return (Double(latencies.count) / Double(seconds), latencies[latencies.count / 2], latencies[latencies.count * 99 / 100])
     }
 
     static func start(_ executable: URL, _ arguments: [String], in directory: URL) throws -> Process {
