@@ -97,10 +97,8 @@ enum Hashing {
 
 /// The raw loopback baseline: one sender (`sendfile`) and one receiver (read and discard).
 enum Loopback {
-    /// A port on 127.0.0.1 that nothing listens on now.
-    static func freePort() -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
+    /// Binds `descriptor` to a free port on 127.0.0.1; returns the port.
+    static func bindAnyPort(_ descriptor: Int32) -> Int {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -109,6 +107,13 @@ enum Loopback {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length); return getsockname(descriptor, $0, &length) }
         }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A port on 127.0.0.1 that nothing listens on now.
+    static func freePort() -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        return bindAnyPort(descriptor)
     }
 
     /// A connected socket to 127.0.0.1:`port` (-1 when refused; reads and writes then fail).
@@ -142,24 +147,13 @@ enum Loopback {
     static func copy(file: URL) throws -> Double {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length); return getsockname(listener, $0, &length) }
-        }
+        let port = bindAnyPort(listener)
         listen(listener, 1)
         let size = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
         let path = file.path
-        let target = address
         return try Timing.seconds {
             let sender = Thread {
-                var peer = target
-                let out = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                _ = withUnsafePointer(to: &peer) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(out, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
+                let out = connected(port: port)
                 let input = open(path, O_RDONLY)
                 var offset: off_t = 0
                 while offset < size { if sendfile(out, input, &offset, size - Int(offset)) <= 0 { break } }
@@ -193,7 +187,7 @@ enum Workbench {
         let whole = root.appendingPathComponent("file.bin")
         let seeder = root.appendingPathComponent("seeder")
         try FileManager.default.createDirectory(at: seeder, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: whole.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: whole.path, contents: nil)
         let output = try FileHandle(forWritingTo: whole)
         let chunkBytes = mebibytes * 1_048_576 / chunks
         var state: UInt64 = 0x1234_5678
