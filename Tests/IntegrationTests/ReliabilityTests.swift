@@ -155,27 +155,11 @@ struct TrackerAbuseTests {
         await workspace.tearDown()
     }
 
-    @Test func silentConnectionsAreClosedAndConnectionsAreCapped() async throws {
+    @Test func silentConnectionIsClosed() async throws {
         let workspace = try Workspace()
-        let (_, port) = try await workspace.startTracker(arguments: ["-idle-timeout", "0.5", "-max-connections", "3"])
+        let (_, port) = try await workspace.startTracker(arguments: ["-idle-timeout", "0.5"])
         #expect(isClosedAfterSending("", port: port), "a silent connection is closed")
-        // Three persistent client links fill the tracker (each confirmed by its answer: a link
-        // opened while an earlier probe still held a place is refused and opened again).
-        var held: [Int32] = []
-        await waitUntil("three client links are admitted") {
-            if let descriptor = connectLoopback(port: port) {
-                send("WHERE_CHUNK,1\n", to: descriptor)
-                var buffer = [UInt8](repeating: 0, count: 64)
-                var count = read(descriptor, &buffer, buffer.count)
-                // A busy machine may answer after the socket's 2 s read timeout: wait a little longer.
-                for _ in 0..<5 where count < 0 && errno == EAGAIN { count = read(descriptor, &buffer, buffer.count) }
-                if count > 0 { held.append(descriptor) } else { close(descriptor) }
-            }
-            return held.count == 3
-        }
-        await waitUntil("a fourth connection is refused") { (ask(trackerPort: port, "WHERE_CHUNK,1") ?? "").isEmpty }
-        for descriptor in held { close(descriptor) }
-        await waitUntil("places come back when connections close") { ask(trackerPort: port, "WHERE_CHUNK,1") == "CHUNK_LOCATION_UNKNOWN,1" }
+        #expect(ask(trackerPort: port, "WHERE_CHUNK,1") == "CHUNK_LOCATION_UNKNOWN,1", "a client that speaks is answered")
         await workspace.tearDown()
     }
 }
