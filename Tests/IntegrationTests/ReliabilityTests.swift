@@ -162,6 +162,41 @@ struct TrackerAbuseTests {
         #expect(ask(trackerPort: port, "WHERE_CHUNK,1") == "CHUNK_LOCATION_UNKNOWN,1", "a client that speaks is answered")
         await workspace.tearDown()
     }
+
+    /// Opens a link that asks `WHERE_CHUNK,1` and waits up to 15 s for the verdict: the open
+    /// descriptor once answered, `nil` once the tracker closed it unanswered (refused).
+    func openLink(port: Int) -> Int32? {
+        guard let descriptor = connectLoopback(port: port) else { return nil }
+        send("WHERE_CHUNK,1\n", to: descriptor)
+        let deadline = ContinuousClock.now + .seconds(15)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        var count = read(descriptor, &buffer, buffer.count)
+        // A slow tracker leaves the read timed out (EAGAIN): that is no verdict yet.
+        while count < 0, errno == EAGAIN, ContinuousClock.now < deadline { count = read(descriptor, &buffer, buffer.count) }
+        guard count > 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
+    }
+
+    @Test func connectionsBeyondTheCapAreRefusedAndPlacesComeBack() async throws {
+        let workspace = try Workspace()
+        let (_, port) = try await workspace.startTracker(arguments: ["-max-connections", "3"])
+        // The start-up probes may hold places for a moment: retry until three links are answered.
+        var held: [Int32] = []
+        await waitUntil("three links are admitted") {
+            if let link = openLink(port: port) { held.append(link) }
+            return held.count == 3
+        }
+        #expect(openLink(port: port) == nil, "a fourth connection is refused")
+        #expect(workspace.log.contains("refusing a connection: 3 already open"), "the refusal is logged")
+        for link in held { close(link) }
+        await waitUntil("places come back when connections close") {
+            ask(trackerPort: port, "WHERE_CHUNK,1") == "CHUNK_LOCATION_UNKNOWN,1"
+        }
+        await workspace.tearDown()
+    }
 }
 
 /// Peers that die or get flooded.
@@ -250,7 +285,7 @@ func canMountTmpfs() -> Bool {
     return true
 }
 
-/// A full disk, and a swarm of eleven.
+/// A full disk, a read-only folder, and a swarm of eleven.
 @Suite(.serialized)
 struct CapacityTests {
     @Test(.enabled(if: canMountTmpfs(), "needs permission to mount a tmpfs"))
@@ -276,6 +311,34 @@ struct CapacityTests {
             workspace.listedChunks("small").count == 4
         }
         SwarmExchangeTests.assertHolds(workspace, "small", file)
+        await workspace.tearDown()
+    }
+
+    /// Root ignores permission bits, so the folder is made unwritable the way a read-only disk is:
+    /// a tmpfs remounted read-only.
+    @Test(.enabled(if: canMountTmpfs(), "needs permission to mount a tmpfs"))
+    func readOnlyFolderIsReportedLeftUntouchedAndFillsOnceWritable() async throws {
+        let workspace = try Workspace()
+        let file = SwarmExchangeTests.file(chunks: 4, size: 64 * 1024)
+        try workspace.makeFolder("seeder", chunks: file, total: 4)
+        let folder = workspace.root.appendingPathComponent("readonly")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        #expect(system("mount -t tmpfs -o size=8m tmpfs '\(folder.path)'") == 0)
+        defer { _ = system("umount -l '\(folder.path)'") }
+        let list = "4,LASTCHUNK\n"
+        try list.write(to: folder.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
+        #expect(system("mount -o remount,ro '\(folder.path)'") == 0)
+        let (_, port) = try await workspace.startTracker()
+        try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
+        let leecher = try workspace.startClient("readonly", folder: "readonly", trackerPort: port)
+        await waitUntil("the read-only folder is reported") { leecher.output.contains("Read-only file system") }
+        #expect(try String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8) == list)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])
+        #expect(system("mount -o remount,rw '\(folder.path)'") == 0)
+        await waitUntil("the download completes once the folder is writable") {
+            workspace.listedChunks("readonly").count == 4
+        }
+        SwarmExchangeTests.assertHolds(workspace, "readonly", file)
         await workspace.tearDown()
     }
 
