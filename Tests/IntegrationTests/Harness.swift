@@ -206,6 +206,14 @@ final class Workspace: @unchecked Sendable {
     }
 }
 
+/// Runs blocking socket work on a thread of its own. Tests share the cooperative thread pool (one
+/// thread per core): a test blocked in read(2) there stalls every other test's waits and deadlines.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
+    }
+}
+
 /// A TCP connection to 127.0.0.1:`port` with a 2 s read timeout, or `nil` if refused. Close it.
 func connectLoopback(port: Int) -> Int32? {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

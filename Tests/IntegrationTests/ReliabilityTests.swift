@@ -164,32 +164,48 @@ struct TrackerAbuseTests {
     }
 
     /// Opens a link that asks `WHERE_CHUNK,1` and waits up to 15 s for the verdict: the open
-    /// descriptor once answered, `nil` once the tracker closed it unanswered (refused).
-    func openLink(port: Int) -> Int32? {
-        guard let descriptor = connectLoopback(port: port) else { return nil }
+    /// descriptor once answered, or why not (refused, closed unanswered, no answer).
+    static func openLink(port: Int) -> Result<Int32, LinkRefusal> {
+        guard let descriptor = connectLoopback(port: port) else { return .failure(LinkRefusal("connect: \(String(cString: strerror(errno)))")) }
         send("WHERE_CHUNK,1\n", to: descriptor)
         let deadline = ContinuousClock.now + .seconds(15)
         var buffer = [UInt8](repeating: 0, count: 64)
         var count = read(descriptor, &buffer, buffer.count)
         // A slow tracker leaves the read timed out (EAGAIN): that is no verdict yet.
         while count < 0, errno == EAGAIN, ContinuousClock.now < deadline { count = read(descriptor, &buffer, buffer.count) }
+        let failure = count < 0 ? String(cString: strerror(errno)) : "end of stream"
         guard count > 0 else {
             close(descriptor)
-            return nil
+            return .failure(LinkRefusal("read: \(failure)"))
         }
-        return descriptor
+        return .success(descriptor)
+    }
+
+    struct LinkRefusal: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
     }
 
     @Test func connectionsBeyondTheCapAreRefusedAndPlacesComeBack() async throws {
         let workspace = try Workspace()
         let (_, port) = try await workspace.startTracker(arguments: ["-max-connections", "3"])
         // The start-up probes may hold places for a moment: retry until three links are answered.
-        var held: [Int32] = []
-        await waitUntil("three links are admitted") {
-            if let link = openLink(port: port) { held.append(link) }
-            return held.count == 3
+        let (held, refusals) = await onOwnThread {
+            var held: [Int32] = []
+            var refusals: [String] = []
+            let deadline = ContinuousClock.now + .seconds(60)
+            while held.count < 3, refusals.count < 100, ContinuousClock.now < deadline {
+                switch Self.openLink(port: port) {
+                case .success(let link): held.append(link)
+                case .failure(let refusal): refusals.append(refusal.description)
+                }
+            }
+            return (held, refusals)
         }
-        #expect(openLink(port: port) == nil, "a fourth connection is refused")
+        #expect(held.count == 3, "three links are admitted (refused: \(refusals))")
+        let fourth = await onOwnThread { Self.openLink(port: port) }
+        if case .success(let link) = fourth { close(link) }
+        #expect(throws: LinkRefusal.self, "a fourth connection is refused") { try fourth.get() }
         #expect(workspace.log.contains("refusing a connection: 3 already open"), "the refusal is logged")
         for link in held { close(link) }
         await waitUntil("places come back when connections close") {
@@ -230,6 +246,21 @@ struct PeerFaultTests {
         await workspace.tearDown()
     }
 
+    /// Sends `request` on a new connection and reads to end of stream; `nil` if refused.
+    static func exchange(_ request: String, port: Int) -> (String, Data?) {
+        guard let socket = connectLoopback(port: port) else { return (request, nil) }
+        defer { close(socket) }
+        send(request, to: socket)
+        var received = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(socket, &buffer, buffer.count)
+            guard count > 0 else { break }
+            received.append(contentsOf: buffer[0..<count])
+        }
+        return (request, received)
+    }
+
     @Test func twoHundredSimultaneousRequestsAreServedWithoutLeakingDescriptors() async throws {
         let workspace = try Workspace()
         let data = Workspace.content(of: 7, size: 100_000)
@@ -240,25 +271,14 @@ struct PeerFaultTests {
             ["-folder", workspace.root.appendingPathComponent("seeder").path, "-transfer_port", "\(transferPort)",
              "-name", "seeder", "-tracker", "127.0.0.1:\(freePort())", "-headless"])
         await waitUntil("the seeder listens") { isListening(port: transferPort) }
-        let descriptors = { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(seeder.process.processIdentifier)/fd").count) ?? -1 }
-        let before = descriptors()
+        let before = openDescriptors(of: seeder.process.processIdentifier)
 
         let requests = ["REQUEST_CHUNK,1"] + ["REQUEST_CHUNK,2", "REQUEST_CHUNK,0", "REQUEST_CHUNK,-1", "REQUEST_CHUNK,abc", "GARBAGE"]
         let results = await withTaskGroup(of: (String, Data?).self) { group in
             for number in 0..<200 {
                 let request = number % 4 == 0 ? requests[1 + number / 4 % 5] : requests[0]
                 group.addTask {
-                    guard let socket = connectLoopback(port: transferPort) else { return (request, nil) }
-                    defer { close(socket) }
-                    send(request, to: socket)
-                    var received = Data()
-                    var buffer = [UInt8](repeating: 0, count: 65536)
-                    while true {
-                        let count = read(socket, &buffer, buffer.count)
-                        guard count > 0 else { break }
-                        received.append(contentsOf: buffer[0..<count])
-                    }
-                    return (request, received)
+                    await onOwnThread { Self.exchange(request, port: transferPort) }
                 }
             }
             return await group.reduce(into: []) { $0.append($1) }
@@ -270,9 +290,22 @@ struct PeerFaultTests {
                 #expect(received == Data(), "\(request) gets no data")
             }
         }
-        await waitUntil("descriptors go back to where they were") { descriptors() <= before }
+        let settled = await waitUntil("descriptors go back to where they were") {
+            openDescriptors(of: seeder.process.processIdentifier).count <= before.count
+        }
+        if !settled {
+            let after = openDescriptors(of: seeder.process.processIdentifier)
+            Issue.record("before: \(before.values.sorted()); after: \(after.values.sorted())")
+        }
         await workspace.tearDown()
     }
+}
+
+/// What each open descriptor of process `pid` refers to (socket, file, pipe), by number.
+func openDescriptors(of pid: Int32) -> [String: String] {
+    let directory = "/proc/\(pid)/fd"
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return Dictionary(uniqueKeysWithValues: names.map { ($0, (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/\($0)")) ?? "?") })
 }
 
 /// Whether this machine lets the tests mount a small tmpfs (root in a sandbox that allows it).
@@ -380,35 +413,38 @@ struct TrackerLoadTests {
             let lines = (1...Self.chunks).map { "LOCAL_CHUNKS,\($0),\(digest),127.0.0.1,\(10_000 + number)\n" }
             send(lines.joined(), to: socket)
         }
-        var latencies: [Double] = []
-        var wrong = 0
-        for (number, socket) in sockets.enumerated() {
-            let index = 1 + number % Self.chunks
-            let started = ContinuousClock.now
-            send("WHERE_CHUNK,\(index)\n", to: socket)
-            var answer = [UInt8]()
-            var buffer = [UInt8](repeating: 0, count: 65536)
-            let deadline = started + .seconds(20)
-            while !answer.contains(UInt8(ascii: "\n")) {
-                let count = read(socket, &buffer, buffer.count)
-                // A busy tracker may take longer than the socket's 2 s read timeout: keep waiting.
-                if count < 0 && errno == EAGAIN && ContinuousClock.now < deadline { continue }
-                guard count > 0 else { break }
-                answer += buffer[0..<count]
+        let (measured, wrong) = await onOwnThread { [sockets] in
+            var latencies: [Double] = []
+            var wrong = 0
+            for (number, socket) in sockets.enumerated() {
+                let index = 1 + number % Self.chunks
+                let started = ContinuousClock.now
+                send("WHERE_CHUNK,\(index)\n", to: socket)
+                var answer = [UInt8]()
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                let deadline = started + .seconds(20)
+                while !answer.contains(UInt8(ascii: "\n")) {
+                    let count = read(socket, &buffer, buffer.count)
+                    // A busy tracker may take longer than the socket's 2 s read timeout: keep waiting.
+                    if count < 0 && errno == EAGAIN && ContinuousClock.now < deadline { continue }
+                    guard count > 0 else { break }
+                    answer += buffer[0..<count]
+                }
+                let elapsed = ContinuousClock.now - started
+                latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                let text = String(decoding: answer, as: UTF8.self)
+                // This connection registered the chunk before asking (same connection, in order), so
+                // its own holder must be listed; others may still be registering.
+                if !text.hasPrefix("GET_CHUNK_FROM,\(index),\(digest),") || !text.contains(",127.0.0.1,\(10_000 + number)") { wrong += 1 }
             }
-            let elapsed = ContinuousClock.now - started
-            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
-            let text = String(decoding: answer, as: UTF8.self)
-            // This connection registered the chunk before asking (same connection, in order), so
-            // its own holder must be listed; others may still be registering.
-            if !text.hasPrefix("GET_CHUNK_FROM,\(index),\(digest),") || !text.contains(",127.0.0.1,\(10_000 + number)") { wrong += 1 }
+            return (latencies, wrong)
         }
         #expect(wrong == 0, "\(wrong) wrong answers")
         // Once everyone is in, every chunk lists every holder.
         await waitUntil("all registrations are in") {
             (ask(trackerPort: port, "WHERE_CHUNK,\(Self.chunks)")?.split(separator: ",").count ?? 0) == 3 + 2 * Self.connections
         }
-        latencies.sort()
+        let latencies = measured.sorted()
         let p50 = latencies[latencies.count / 2]
         let p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
         print("tracker load: \(Self.connections) connections x \(Self.chunks) chunks; WHERE_CHUNK latency p50 \(String(format: "%.2f", p50)) ms, p99 \(String(format: "%.2f", p99)) ms")
