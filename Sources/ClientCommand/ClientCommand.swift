@@ -102,7 +102,7 @@ struct ClientCommand: AsyncParsableCommand {
         }
         let store = try ChunkStore.open(folder: folder!)
         let logFile = try LogFile()
-        let logger = Logger(label: name!) { SeedLogHandler(name: $0, file: logFile) }
+        let logger = Logger(label: name!) { LineLogHandler.seed(name: $0, file: logFile) }
         var configuration = Swarm.Configuration(
             name: name!,
             tracker: PeerAddress(parsing: tracker)!,

@@ -29,7 +29,7 @@ struct Demo {
         let root = try Self.makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let logFile = try LogFile()
-        func logger(_ name: String) -> Logger { Logger(label: name) { SeedLogHandler(name: $0, file: logFile) } }
+        func logger(_ name: String) -> Logger { Logger(label: name) { LineLogHandler.seed(name: $0, file: logFile) } }
 
         let holders = holdings()
         for seeder in 0..<seeders {

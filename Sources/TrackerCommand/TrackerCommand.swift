@@ -72,7 +72,7 @@ struct TrackerCommand: AsyncParsableCommand {
     func run() async throws {
         let logFile = try LogFile()
         let logger = Logger(label: name) { label in
-            MultiplexLogHandler([SeedLogHandler(name: label, file: logFile), StreamLogHandler.standardError(label: label)])
+            MultiplexLogHandler([LineLogHandler.seed(name: label, file: logFile), LineLogHandler.console(name: label)])
         }
         let registry = TrackerRegistry(quorum: quorum)
         let monitor = HolderMonitor(

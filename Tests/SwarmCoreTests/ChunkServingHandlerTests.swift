@@ -30,7 +30,7 @@ import Testing
     func unlistedOrBadRequestsCloseWithNoData(_ request: String) throws {
         let reports = Reports()
         let channel = try makeChannel(reports: reports)
-        try? channel.writeInbound(ByteBuffer(string: request))
+        _ = try? channel.writeInbound(ByteBuffer(string: request))
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(20))
         #expect(!channel.isActive)
         #expect(try channel.readOutbound(as: IOData.self) == nil, "nothing sent")
