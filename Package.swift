@@ -71,7 +71,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SwarmBench",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SwarmCore", "SwarmProtocol", "SwarmTUI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(
             name: "SwarmProtocolTests",

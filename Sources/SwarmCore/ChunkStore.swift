@@ -171,11 +171,11 @@ public actor ChunkStore {
 }
 
 /// SHA-1 of files, streamed in blocks so memory does not grow with chunk size.
-enum ChunkHasher {
+public enum ChunkHasher {
     static let blockSize = 1 << 20
 
-    /// The SHA-1 of the file at `path`. Blocking.
-    static func digest(ofFileAt path: String) throws -> SHA1Digest {
+    /// The SHA-1 of the file at `path`, as a client hashes its chunks at start. Blocking.
+    public static func digest(ofFileAt path: String) throws -> SHA1Digest {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileSystemError(path: path, reason: FileSystem.lastError) }
         defer { close(descriptor) }

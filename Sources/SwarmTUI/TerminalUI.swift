@@ -1,3 +1,4 @@
+import CNcurses
 import Foundation
 import SwarmCore
 import Synchronization
@@ -9,6 +10,9 @@ import Synchronization
 /// The terminal is always given back: on `q`, on SIGINT/SIGTERM (turned into a quit by
 /// ``requestQuit()``), and when the engine stops.
 public final class TerminalUI: Sendable {
+    /// The name of the thread that owns the terminal.
+    public static let threadName = "swarm-ui"
+
     private enum Inbox: Sendable {
         case event(SwarmEvent)
         case status(String, isError: Bool)
@@ -40,10 +44,11 @@ public final class TerminalUI: Sendable {
         defer { pump.cancel() }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
+                // Named for tools that show threads (top -H, /proc/<pid>/task/*/comm, swarm-bench).
+                swarm_name_this_thread(Self.threadName)
                 loop(initial: initial, send: send)
                 done.resume()
             }
-            thread.name = "swarm-ui"
             thread.start()
         }
     }

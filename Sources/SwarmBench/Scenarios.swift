@@ -1,0 +1,227 @@
+import Foundation
+import Synchronization
+import SwarmCore
+import SwarmProtocol
+import SwarmTUI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Workbench {
+    /// 1 seeder → 1 client over real processes, from starting the client to its exit with every
+    /// chunk on disk, against a raw loopback copy of the same bytes.
+    func oneToOne(_ file: TestFile) throws -> (row: Row, baselineRate: Double) {
+        let raw = try Loopback.copy(file: file.whole)
+        let (_, port) = try startTracker()
+        try startSeeder(file, trackerPort: port)
+        let folder = try emptyFolder("leecher", total: file.chunks)
+        var exit: Spawned.Exit?
+        let seconds = try Timing.seconds {
+            let client = try startClient("leecher", folder: folder, trackerPort: port, extra: ["-exit-when-complete"])
+            exit = client.waitForExit(timeout: .seconds(600))
+        }
+        guard let exit, exit.succeeded else { throw BenchError("the client did not finish: \(exit.map { "status \($0.status)" } ?? "still running")") }
+        try verify(folder, holds: file)
+        let bytes = Double(file.bytes)
+        let row = Row(
+            scenario: "1 seeder -> 1 client, \(Format.mebibytes(file.bytes)) in \(file.chunks) chunks",
+            swarm: Format.rate(bytes / seconds),
+            baseline: "raw loopback copy " + Format.rate(bytes / raw),
+            verdict: "\(Format.ratio(raw / seconds)) (target >= 0.80)"
+        )
+        return (row, bytes / raw)
+    }
+
+    /// 1 seeder → `clients` clients started together; done when every folder is complete.
+    /// The bound is every client's bytes over the raw loopback rate, as if sent one after another.
+    func oneToMany(_ file: TestFile, clients: Int, rawRate: Double) throws -> Row {
+        let (_, port) = try startTracker()
+        let seeder = try startSeeder(file, trackerPort: port, name: "swarm-seeder")
+        let folders = try (1...clients).map { try emptyFolder("swarm-client\($0)", total: file.chunks) }
+        var processes: [Spawned] = []
+        let seconds = try Timing.seconds {
+            processes = try folders.map { try startClient($0.lastPathComponent, folder: $0, trackerPort: port) }
+            try waitFor("every client to complete", timeout: .seconds(600)) {
+                folders.allSatisfy { Self.listedCount($0) == file.chunks }
+            }
+        }
+        for folder in folders { try verify(folder, holds: file) }
+        seeder.stop()
+        for process in processes { process.stop() }
+        let chunkBytes = file.bytes / file.chunks
+        let fromSeeder = Self.servedCount(in: seeder.output) * chunkBytes
+        let fromClients = processes.map { Self.servedCount(in: $0.output) }.reduce(0, +) * chunkBytes
+        let bound = Double(file.bytes * clients) / rawRate
+        return Row(
+            scenario: "1 seeder -> \(clients) clients, \(Format.mebibytes(file.bytes)) in \(file.chunks) chunks",
+            swarm: String(format: "%.2f s; clients served each other %@ of %@ (%.0f%%)", seconds,
+                          Format.mebibytes(fromClients), Format.mebibytes(fromClients + fromSeeder),
+                          100 * Double(fromClients) / Double(max(1, fromClients + fromSeeder))),
+            baseline: String(format: "bound %.2f s (%d x the bytes at %@)", bound, clients, Format.rate(rawRate)),
+            verdict: "\(Format.ratio(seconds / bound)) x the bound (target <= 2)"
+        )
+    }
+
+    /// Whole chunks a client's log says it served.
+    static func servedCount(in output: String) -> Int {
+        output.split(separator: "\n").count { $0.contains("] served chunk ") }
+    }
+
+    /// SHA-1 of the file the way a client hashes its chunks, against `openssl sha1`.
+    func sha1(of file: TestFile) throws -> Row {
+        let ours = try Timing.seconds { _ = try ChunkHasher.digest(ofFileAt: file.whole.path) }
+        let openssl = try Timing.seconds {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["openssl", "sha1", file.whole.path]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw BenchError("openssl sha1 failed (is openssl installed?)") }
+        }
+        let bytes = Double(file.bytes)
+        return Row(
+            scenario: "SHA-1 of \(Format.mebibytes(file.bytes)) in the page cache",
+            swarm: Format.rate(bytes / ours),
+            baseline: "openssl sha1 " + Format.rate(bytes / openssl),
+            verdict: "\(Format.ratio(openssl / ours)) (target >= 0.90)"
+        )
+    }
+
+    /// A client fetching the whole file as one chunk: its peak resident memory.
+    func singleChunkMemory(_ file: TestFile) throws -> Row {
+        let single = TestFile(whole: file.whole, seeder: root.appendingPathComponent("single-seeder"), chunks: 1, bytes: file.bytes)
+        try FileManager.default.createDirectory(at: single.seeder, withIntermediateDirectories: true)
+        guard link(file.whole.path, single.seeder.appendingPathComponent("chunk_1").path) == 0 else {
+            throw BenchError("cannot link the big file into the single-chunk seeder: \(String(cString: strerror(errno)))")
+        }
+        try ChunkList(total: 1, files: [ChunkIndex(1): "chunk_1"]).text
+            .write(to: single.seeder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
+        let (_, port) = try startTracker()
+        try startSeeder(single, trackerPort: port, name: "single-seeder")
+        let folder = try emptyFolder("single-leecher", total: 1)
+        let client = try startClient("single-leecher", folder: folder, trackerPort: port, extra: ["-exit-when-complete"])
+        guard let exit = client.waitForExit(timeout: .seconds(600)), exit.succeeded else { throw BenchError("the single-chunk client did not finish") }
+        try verify(folder, holds: single)
+        return Row(
+            scenario: "one client fetching one \(Format.mebibytes(file.bytes)) chunk",
+            swarm: "peak RSS " + Format.mebibytes(exit.peakResidentBytes),
+            baseline: "-",
+            verdict: "\(Format.mebibytes(exit.peakResidentBytes)) (target <= 64 MiB)"
+        )
+    }
+
+    /// A client whose folder lists `chunks` small chunks: from its hashes being known (its first
+    /// line, printed once they are) to the tracker answering for its last chunk (registrations go
+    /// in index order on one connection). Meanwhile another connection keeps asking the tracker
+    /// `WHERE_CHUNK` and times each answer.
+    func startup(chunks: Int) throws -> Row {
+        let folder = root.appendingPathComponent("startup")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var list = ChunkList(total: chunks)
+        for index in 1...chunks {
+            let name = "chunk_\(index)"
+            try Data("chunk \(index)\n".utf8).write(to: folder.appendingPathComponent(name))
+            list.add(ChunkIndex(index), fileName: name)
+        }
+        try list.text.write(to: folder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
+        let (_, port) = try startTracker()
+        let launched = ContinuousClock.now
+        let client = try startClient("startup", folder: folder, trackerPort: port)
+        try waitFor("the client to hash its chunks", timeout: .seconds(300)) { client.output.contains("] registered \(chunks) chunk") }
+        let hashed = ContinuousClock.now
+        let probe = Loopback.connected(port: port)
+        defer { close(probe) }
+        let question = Array("WHERE_CHUNK,\(chunks)\n".utf8)
+        var latencies: [Double] = []
+        let deadline = hashed + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let asked = ContinuousClock.now
+            guard let answer = Loopback.roundTrip(question, on: probe) else { throw BenchError("the tracker closed the probe connection") }
+            latencies.append((ContinuousClock.now - asked).milliseconds)
+            if answer.hasPrefix("GET_CHUNK_FROM") { break }
+        }
+        let registered = ContinuousClock.now - hashed
+        guard registered < .seconds(60) else { throw BenchError("chunk \(chunks) was not registered within 60 s") }
+        return Row(
+            scenario: "start-up of a client listing \(chunks) chunks",
+            swarm: String(format: "registered %.2f s after its hashes were known (hashing took %.2f s)", registered.seconds, (hashed - launched).seconds),
+            baseline: String(format: "meanwhile %d WHERE_CHUNK answers: p50 %.3f ms, p99 %.3f ms, max %.3f ms",
+                             latencies.count, latencies.percentile(0.5), latencies.percentile(0.99), latencies.max() ?? 0),
+            verdict: String(format: "%.2f s (target <= 3 s)", registered.seconds)
+        )
+    }
+
+    /// `WHERE_CHUNK` round trips on `connections` persistent connections for `seconds`.
+    func trackerRoundTrips(connections: Int, seconds: Int) throws -> Row {
+        let (_, port) = try startTracker()
+        // Registrations get no answer: send one, then ask once to know it has been read.
+        let registration = "LOCAL_CHUNKS,1,\(String(repeating: "a", count: 40)),127.0.0.1,6000\nWHERE_CHUNK,1\n"
+        guard Loopback.ask(port: port, registration)?.hasPrefix("GET_CHUNK_FROM,1,") == true else {
+            throw BenchError("the tracker did not take the registration")
+        }
+        let samples = Mutex<[Double]>([])
+        let group = DispatchGroup()
+        let end = ContinuousClock.now + .seconds(seconds)
+        for _ in 0..<connections {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                let descriptor = Loopback.connected(port: port)
+                defer { close(descriptor) }
+                let question = Array("WHERE_CHUNK,1\n".utf8)
+                var local: [Double] = []
+                while ContinuousClock.now < end {
+                    let asked = ContinuousClock.now
+                    guard Loopback.roundTrip(question, on: descriptor) != nil else { break }
+                    local.append((ContinuousClock.now - asked).milliseconds)
+                }
+                samples.withLock { $0 += local }
+            }.start()
+        }
+        group.wait()
+        let latencies = samples.withLock { $0 }
+        guard !latencies.isEmpty else { throw BenchError("no tracker answers") }
+        let perSecond = Double(latencies.count) / Double(seconds)
+        return Row(
+            scenario: "tracker WHERE_CHUNK, \(connections) connections, \(seconds) s",
+            swarm: String(format: "%.0f answers/s", perSecond),
+            baseline: String(format: "p50 %.3f ms, p99 %.3f ms", latencies.percentile(0.5), latencies.percentile(0.99)),
+            verdict: "\(Format.ratio(perSecond / 100_000)) of the 100,000/s target"
+        )
+    }
+
+    /// The terminal UI client (on a 120 x 40 pseudo-terminal) fetching the file: CPU time of its
+    /// UI thread over the transfer, then over 5 idle seconds once complete.
+    func terminalUI(_ file: TestFile) throws -> Row {
+        let (_, port) = try startTracker()
+        try startSeeder(file, trackerPort: port, name: "ui-seeder")
+        let folder = try emptyFolder("ui-leecher", total: file.chunks)
+        let client = try startClient("ui-leecher", folder: folder, trackerPort: port, terminal: (120, 40))
+        var begin: (wall: ContinuousClock.Instant, cpu: Duration)?
+        try waitFor("the UI thread to start", timeout: .seconds(60)) {
+            begin = client.cpuTime(ofThreadNamed: TerminalUI.threadName).map { (ContinuousClock.now, $0) }
+            return begin != nil
+        }
+        try waitFor("the transfer to complete", timeout: .seconds(600)) { Self.listedCount(folder) == file.chunks }
+        let transfer = try usage(of: client, since: begin!)
+        let idleStart = (ContinuousClock.now, client.cpuTime(ofThreadNamed: TerminalUI.threadName) ?? .zero)
+        usleep(5_000_000)
+        let idle = try usage(of: client, since: idleStart)
+        client.stop()
+        try verify(folder, holds: file)
+        return Row(
+            scenario: "terminal UI, 120 x 40, during the \(Format.mebibytes(file.bytes)) transfer / idle",
+            swarm: String(format: "UI thread %.2f%% of a core / %.2f%% idle", transfer * 100, idle * 100),
+            baseline: "-",
+            verdict: String(format: "%.2f%% / %.2f%% (targets <= 10%% / <= 2%%)", transfer * 100, idle * 100)
+        )
+    }
+
+    /// The UI thread's share of one core since `start`.
+    private func usage(of client: Spawned, since start: (wall: ContinuousClock.Instant, cpu: Duration)) throws -> Double {
+        guard let cpu = client.cpuTime(ofThreadNamed: TerminalUI.threadName) else { throw BenchError("the UI thread is gone") }
+        return (cpu - start.cpu).seconds / (ContinuousClock.now - start.wall).seconds
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Synchronization
+import SwarmCore
+import SwarmProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file cut into chunks: whole (for the baselines) and as a seeder's folder.
+struct TestFile {
+    let whole: URL
+    let seeder: URL
+    let chunks: Int
+    let bytes: Int
+}
+
+/// The bench's scratch folder, its data, and the real processes each scenario starts.
+final class Workbench {
+    let root: URL
+    let binaries: URL
+    private var started: [Spawned] = []
+
+    init(binaries: URL) throws {
+        self.binaries = binaries
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("output"), withIntermediateDirectories: true)
+        // Every process starts here, so their logger.log lands in the scratch folder.
+        guard FileManager.default.changeCurrentDirectoryPath(root.path) else { throw BenchError("cannot enter \(root.path)") }
+    }
+
+    /// Stops every process still running and removes the scratch folder.
+    func removeAll() {
+        for process in started { process.stop() }
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    // MARK: Data
+
+    /// Writes `mebibytes` of pseudo-random bytes as `<name>.bin` and as the folder `<name>-seeder`.
+    func makeFile(_ name: String, mebibytes: Int, chunks: Int) throws -> TestFile {
+        let whole = root.appendingPathComponent("\(name).bin")
+        let seeder = root.appendingPathComponent("\(name)-seeder")
+        try FileManager.default.createDirectory(at: seeder, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: whole.path, contents: nil)
+        let output = try FileHandle(forWritingTo: whole)
+        defer { try? output.close() }
+        let chunkBytes = mebibytes * 1_048_576 / chunks
+        var generator = SplitMix64(seed: UInt64(chunkBytes))
+        var list = ChunkList(total: chunks)
+        for index in 1...chunks {
+            var bytes = [UInt8](repeating: 0, count: chunkBytes)
+            bytes.withUnsafeMutableBytes { raw in
+                for position in raw.bindMemory(to: UInt64.self).indices { raw.storeBytes(of: generator.next(), toByteOffset: position * 8, as: UInt64.self) }
+            }
+            let data = Data(bytes)
+            try output.write(contentsOf: data)
+            try data.write(to: seeder.appendingPathComponent("chunk_\(index)"))
+            list.add(ChunkIndex(index), fileName: "chunk_\(index)")
+        }
+        try list.text.write(to: seeder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
+        return TestFile(whole: whole, seeder: seeder, chunks: chunks, bytes: mebibytes * 1_048_576)
+    }
+
+    /// A new folder `name` listing no chunks of `total`.
+    func emptyFolder(_ name: String, total: Int) throws -> URL {
+        let folder = root.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try ChunkList(total: total).text.write(to: folder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    /// How many chunks `folder` lists now.
+    static func listedCount(_ folder: URL) -> Int {
+        guard let text = try? String(contentsOf: folder.appendingPathComponent(ChunkList.fileName), encoding: .utf8) else { return 0 }
+        return text.split(separator: "\n").count { !$0.hasSuffix(",LASTCHUNK") }
+    }
+
+    // MARK: Processes
+
+    /// Starts a tracker on a free port; returns it once it answers.
+    func startTracker() throws -> (Spawned, Int) {
+        let port = Loopback.freePort()
+        let tracker = try spawn("tracker", "tracker-\(port)", ["-port", "\(port)"])
+        try waitFor("the tracker to answer", timeout: .seconds(30)) { Loopback.ask(port: port, "WHERE_CHUNK,1\n") != nil }
+        return (tracker, port)
+    }
+
+    /// Starts a client on `folder`, headless unless `terminal` is given.
+    func startClient(
+        _ name: String,
+        folder: URL,
+        trackerPort: Int,
+        extra: [String] = [],
+        terminal: (columns: Int, rows: Int)? = nil
+    ) throws -> Spawned {
+        try spawn(
+            "client", name,
+            ["-folder", folder.path, "-transfer_port", "\(Loopback.freePort())", "-name", name, "-tracker", "127.0.0.1:\(trackerPort)"]
+                + (terminal == nil ? ["-headless"] : []) + extra,
+            terminal: terminal
+        )
+    }
+
+    private func spawn(_ executable: String, _ name: String, _ arguments: [String], terminal: (columns: Int, rows: Int)? = nil) throws -> Spawned {
+        let process = try Spawned(
+            binaries.appendingPathComponent(executable), arguments,
+            output: root.appendingPathComponent("output/\(name).txt"), terminal: terminal
+        )
+        started.append(process)
+        return process
+    }
+
+    /// Polls `condition` every 5 ms; throws naming `what` if it does not hold within `timeout`.
+    func waitFor(_ what: String, timeout: Duration, _ condition: () -> Bool) throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw BenchError("timed out after \(timeout) waiting for \(what)") }
+            usleep(5_000)
+        }
+    }
+
+    /// A seeder on `file`, once the tracker knows its last chunk.
+    @discardableResult
+    func startSeeder(_ file: TestFile, trackerPort: Int, name: String = "seeder") throws -> Spawned {
+        let seeder = try startClient(name, folder: file.seeder, trackerPort: trackerPort)
+        try waitFor("the seeder to register", timeout: .seconds(120)) {
+            Loopback.ask(port: trackerPort, "WHERE_CHUNK,\(file.chunks)\n")?.hasPrefix("GET_CHUNK_FROM") == true
+        }
+        return seeder
+    }
+
+    /// Checks `folder` holds exactly the seeder's bytes of `file`.
+    func verify(_ folder: URL, holds file: TestFile) throws {
+        for index in 1...file.chunks {
+            let name = "chunk_\(index)"
+            guard FileManager.default.contentsEqual(
+                atPath: folder.appendingPathComponent(name).path, andPath: file.seeder.appendingPathComponent(name).path)
+            else { throw BenchError("\(folder.lastPathComponent): chunk \(index) differs from the seeder's") }
+        }
+    }
+}
