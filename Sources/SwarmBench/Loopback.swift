@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -93,5 +94,77 @@ enum Loopback {
             }
             guard received == size else { throw BenchError("raw copy received \(received) of \(size) bytes") }
         }
+    }
+
+    /// Round trips of `WHERE_CHUNK,1` on `connections` persistent connections to `port` for
+    /// `seconds`, each connection asking again as soon as it is answered; the latencies in ms.
+    /// One thread drives them all with `poll(2)`, as load generators such as wrk do, so the
+    /// figure is the server's and not the cost of switching between many blocked threads.
+    static func roundTrips(port: Int, connections: Int, seconds: Int) throws -> [Double] {
+        var links = (0..<connections).map { _ in pollfd(fd: connected(port: port), events: Int16(POLLIN), revents: 0) }
+        defer { for link in links where link.fd >= 0 { close(link.fd) } }
+        guard links.allSatisfy({ $0.fd >= 0 }) else { throw BenchError("cannot open \(connections) connections to port \(port)") }
+        let question = Array("WHERE_CHUNK,1\n".utf8)
+        var asked = [ContinuousClock.Instant](repeating: .now, count: connections)
+        var latencies: [Double] = []
+        latencies.reserveCapacity(2_000_000)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        for (position, link) in links.enumerated() {
+            asked[position] = .now
+            guard write(link.fd, question, question.count) == question.count else { throw BenchError("port \(port) closed a connection") }
+        }
+        let end = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < end {
+            guard poll(&links, nfds_t(links.count), 100) >= 0 || errno == EINTR else { throw BenchError("poll: \(String(cString: strerror(errno)))") }
+            for position in links.indices where links[position].revents != 0 {
+                let count = read(links[position].fd, &buffer, buffer.count)
+                guard count > 0 else { throw BenchError("port \(port) closed a connection") }
+                // One question is outstanding per connection, so a newline ends its one answer.
+                guard buffer[0..<count].contains(UInt8(ascii: "\n")) else { continue }
+                let now = ContinuousClock.now
+                latencies.append((now - asked[position]).milliseconds)
+                asked[position] = now
+                guard write(links[position].fd, question, question.count) == question.count else { throw BenchError("port \(port) closed a connection") }
+            }
+        }
+        return latencies
+    }
+
+    /// The least a server can do per question: one thread polling every connection and writing
+    /// a fixed `answer` for each line read.
+    final class Responder: Sendable {
+        /// The port it listens on.
+        let port: Int
+        private let listener: Int32
+        private let stopping = Atomic<Bool>(false)
+
+        init(answer: String) {
+            listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            port = bindAnyPort(listener)
+            listen(listener, 256)
+            let listener = self.listener
+            let reply = Array(answer.utf8)
+            Thread { [self] in
+                var links = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while !self.stopping.load(ordering: .relaxed) {
+                    guard poll(&links, nfds_t(links.count), 100) > 0 else { continue }
+                    if links[0].revents != 0 { links.append(pollfd(fd: accept(listener, nil, nil), events: Int16(POLLIN), revents: 0)) }
+                    for position in links.indices.dropFirst() where links[position].revents != 0 && links[position].fd >= 0 {
+                        let count = read(links[position].fd, &buffer, buffer.count)
+                        guard count > 0 else {
+                            close(links[position].fd)
+                            links[position].fd = -1
+                            continue
+                        }
+                        for _ in 0..<buffer[0..<count].count(where: { $0 == UInt8(ascii: "\n") }) { _ = write(links[position].fd, reply, reply.count) }
+                    }
+                }
+                for link in links where link.fd >= 0 { close(link.fd) }  // the listener included
+            }.start()
+        }
+
+        /// Stops serving and closes every connection.
+        func stop() { stopping.store(true, ordering: .relaxed) }
     }
 }

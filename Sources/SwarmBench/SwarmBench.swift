@@ -27,6 +27,9 @@ struct SwarmBench: ParsableCommand {
     @Option(name: .customLong("seconds", withSingleDash: true), help: "Duration of the tracker round-trip run.")
     var seconds = 10
 
+    @Option(name: .customLong("runs", withSingleDash: true), help: "Runs of the 1 -> 1 transfer and its baseline; medians are reported.")
+    var runs = 3
+
     @Option(
         name: .customLong("only", withSingleDash: true),
         help: "Comma-separated scenarios to run: \(Scenario.allCases.map(\.rawValue).joined(separator: ", ")) (default: all)."
@@ -34,7 +37,7 @@ struct SwarmBench: ParsableCommand {
     var only: String?
 
     func validate() throws {
-        for (flag, value) in [("-mib", mebibytes), ("-chunks", chunks), ("-clients", clients), ("-startup-chunks", startupChunks), ("-seconds", seconds)]
+        for (flag, value) in [("-mib", mebibytes), ("-chunks", chunks), ("-clients", clients), ("-startup-chunks", startupChunks), ("-seconds", seconds), ("-runs", runs)]
         where value < 1 {
             throw ValidationError("\(flag) must be at least 1, not \(value)")
         }
@@ -68,7 +71,7 @@ struct SwarmBench: ParsableCommand {
             print("running \(scenario.rawValue)...")
             switch scenario {
             case .transfer:
-                let row = try bench.oneToOne(big!)
+                let row = try bench.oneToOne(big!, runs: runs)
                 rawRate = row.baselineRate
                 rows.append(row.row)
             case .swarm:

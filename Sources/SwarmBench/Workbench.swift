@@ -59,6 +59,8 @@ final class Workbench {
             list.add(ChunkIndex(index), fileName: "chunk_\(index)")
         }
         try list.text.write(to: seeder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
+        // Dirty pages written back later would slow whichever scenario runs then.
+        sync()
         return TestFile(whole: whole, seeder: seeder, chunks: chunks, bytes: mebibytes * 1_048_576)
     }
 

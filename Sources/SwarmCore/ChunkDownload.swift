@@ -11,9 +11,11 @@ import Darwin
 
 /// One chunk being received: bytes stream into a temporary file and into SHA-1 in the same pass.
 ///
-/// Writes are batched (up to ``batchSize``) and done on the thread pool, so memory stays bounded
-/// whatever the chunk size and no event loop ever waits on the disk. Either ``ChunkStore/commit(_:)``
-/// keeps the file or ``discard()`` removes it.
+/// Received buffers are kept as they are (no copy) until a batch of ``batchSize`` bytes is
+/// gathered, then written with one `writev` on the thread pool while the next batch is received
+/// and hashed. At most one batch is being written, so memory stays bounded whatever the chunk
+/// size, and no event loop ever waits on the disk. Either ``ChunkStore/commit(_:)`` keeps the
+/// file or ``discard()`` removes it.
 public final class ChunkDownload {
     /// How many bytes are gathered before one write to disk.
     static let batchSize = 1 << 20
@@ -28,7 +30,10 @@ public final class ChunkDownload {
     private let descriptor: Int32
     private let threadPool: NIOThreadPool
     private var hasher = Insecure.SHA1()
-    private var pending = ByteBuffer()
+    private var batch: [ByteBuffer] = []
+    private var batchBytes = 0
+    /// The batch being written, if any.
+    private var writing: Task<Void, Error>?
     private var isClosed = false
 
     init(path: String, index: ChunkIndex, threadPool: NIOThreadPool) async throws {
@@ -43,36 +48,41 @@ public final class ChunkDownload {
         self.threadPool = threadPool
     }
 
-    /// Hashes and queues `bytes`; writes to disk when a batch is full.
+    /// Hashes and keeps `bytes`; hands a batch to the disk when one is full.
     public func append(_ bytes: ByteBuffer) async throws {
         bytes.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
         byteCount += bytes.readableBytes
-        var bytes = bytes
-        pending.writeBuffer(&bytes)
-        if pending.readableBytes >= Self.batchSize { try await flush() }
+        batch.append(bytes)
+        batchBytes += bytes.readableBytes
+        if batchBytes >= Self.batchSize { try await startWrite() }
     }
 
-    /// Writes what is queued, closes the file and returns what was received, with its SHA-1.
+    /// Writes what is left, closes the file and returns what was received, with its SHA-1.
     public func finish() async throws -> ReceivedChunk {
-        try await flush()
+        if batchBytes > 0 { try await startWrite() }
+        try await writing?.value
+        writing = nil
         try await closeFile()
         return ReceivedChunk(index: index, path: path, digest: SHA1Digest(bytes: hasher.finalize()), byteCount: byteCount)
     }
 
     /// Closes and removes the temporary file: the bytes are not kept.
     public func discard() async {
+        _ = try? await writing?.value
+        writing = nil
         try? await closeFile()
         let path = self.path
         _ = try? await threadPool.runIfActive { unlink(path) }
     }
 
-    private func flush() async throws {
-        guard pending.readableBytes > 0 else { return }
-        let batch = pending
-        pending = ByteBuffer()
-        let (descriptor, path) = (self.descriptor, self.path)
-        try await threadPool.runIfActive {
-            try batch.withUnsafeReadableBytes { raw in try FileSystem.writeAll(descriptor, raw, path: path) }
+    /// Waits for the batch being written, then starts writing the gathered one.
+    private func startWrite() async throws {
+        try await writing?.value
+        let (buffers, descriptor, path, threadPool) = (batch, self.descriptor, self.path, self.threadPool)
+        batch = []
+        batchBytes = 0
+        writing = Task {
+            try await threadPool.runIfActive { try FileSystem.writeAll(descriptor, buffers, path: path) }
         }
     }
 

@@ -1,3 +1,4 @@
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -48,6 +49,42 @@ enum FileSystem {
             if written < 0 && errno == EINTR { continue }
             guard written >= 0 else { throw FileSystemError(path: path, reason: lastError) }
             offset += written
+        }
+    }
+
+    /// The most vectors one `writev(2)` takes on Linux (`IOV_MAX`, not imported into Swift).
+    static let maximumVectors = 1024
+
+    /// Writes every readable byte of `buffers`, in order, with as few `writev(2)` calls as it takes.
+    static func writeAll(_ descriptor: Int32, _ buffers: [ByteBuffer], path: String) throws(FileSystemError) {
+        var buffers = buffers.filter { $0.readableBytes > 0 }
+        var first = 0
+        while first < buffers.count {
+            var vectors: [iovec] = []
+            let batch = buffers[first..<min(buffers.count, first + maximumVectors)]
+            let written = withVectors(batch, &vectors) { writev(descriptor, $0, Int32($0.count)) }
+            if written < 0 && errno == EINTR { continue }
+            guard written >= 0 else { throw FileSystemError(path: path, reason: lastError) }
+            var skipped = written
+            while skipped > 0 {
+                let taken = min(skipped, buffers[first].readableBytes)
+                buffers[first].moveReaderIndex(forwardBy: taken)
+                skipped -= taken
+                if buffers[first].readableBytes == 0 { first += 1 }
+            }
+        }
+    }
+
+    /// Calls `body` with an `iovec` for each of `buffers`, valid only inside `body`.
+    private static func withVectors<Result>(
+        _ buffers: ArraySlice<ByteBuffer>,
+        _ vectors: inout [iovec],
+        _ body: ([iovec]) -> Result
+    ) -> Result {
+        guard let first = buffers.first else { return body(vectors) }
+        return first.withUnsafeReadableBytes { raw in
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count))
+            return withVectors(buffers.dropFirst(), &vectors, body)
         }
     }
 

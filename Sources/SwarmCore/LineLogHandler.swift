@@ -34,9 +34,11 @@ public struct LineLogHandler: LogHandler {
         LineLogHandler(name: name, file: file, format: .seed)
     }
 
-    /// A handler writing timestamped lines to standard error.
-    public static func console(name: String) -> LineLogHandler {
-        LineLogHandler(name: name, file: .standardError, format: .console)
+    /// A handler writing timestamped lines at `level` and above to standard error.
+    public static func console(name: String, level: Logger.Level = .info) -> LineLogHandler {
+        var handler = LineLogHandler(name: name, file: .standardError, format: .console)
+        handler.logLevel = level
+        return handler
     }
 
     private init(name: String, file: LogFile, format: Format) {

@@ -96,6 +96,9 @@ public actor Swarm {
     private let store: ChunkStore
     private let logger: Logger
     private var tracker: TrackerClient?
+    /// Whether the tracker link is up: fetching starts only then, so nothing is postponed for
+    /// want of a tracker that is still being dialled.
+    private var trackerConnected = false
     /// The address registered for our chunks, known once the transfer port is bound.
     private var advertised: PeerAddress?
 
@@ -154,13 +157,18 @@ public actor Swarm {
             let advertised = PeerAddress(host: configuration.advertiseHost, port: boundPort)
         else { throw SwarmError.badAdvertisedAddress(configuration.advertiseHost) }
         self.advertised = advertised
+        // The link's states, in order, for the scheduler.
+        let (trackerStateStream, trackerStates) = AsyncStream.makeStream(of: TrackerState.self)
         let tracker = TrackerClient(
             tracker: configuration.tracker,
             advertised: advertised,
             probeIndex: ChunkIndex(min(store.total + 1, ChunkIndex.maximum)),
             logger: logger,
             backoff: configuration.trackerBackoff,
-            onState: { sink.yield(.tracker($0)) }
+            onState: { state in
+                sink.yield(.tracker(state))
+                trackerStates.yield(state)
+            }
         )
         self.tracker = tracker
         emit(
@@ -177,6 +185,7 @@ public actor Swarm {
         emit(.registered(count: digests.count))
 
         let trackerTask = Task { await tracker.run() }
+        let trackerWatch = Task { for await state in trackerStateStream { self.trackerChanged(to: state) } }
         let survey = Task { await self.surveyLoop() }
         let ticker = Task { [wake] in
             while !Task.isCancelled {
@@ -186,6 +195,7 @@ public actor Swarm {
         }
         defer {
             trackerTask.cancel()
+            trackerWatch.cancel()
             survey.cancel()
             ticker.cancel()
             for task in fetches.values { task.cancel() }
@@ -235,7 +245,13 @@ public actor Swarm {
         emit(.complete(total: store.total))
     }
 
+    private func trackerChanged(to state: TrackerState) {
+        if case .connected = state { trackerConnected = true } else { trackerConnected = false }
+        wake.yield()
+    }
+
     private func schedule() {
+        guard trackerConnected else { return }
         let now = ContinuousClock.now
         retryAt = retryAt.filter { $0.value > now }
         let input = PickerInput(

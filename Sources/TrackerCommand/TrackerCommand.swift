@@ -55,6 +55,12 @@ struct TrackerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-registrations", withSingleDash: true), help: "Registrations one connection may make.")
     var maxRegistrations = 1_000_000
 
+    @Flag(
+        name: .customLong("verbose", withSingleDash: true),
+        help: "Print every request and answer on the console too (logger.log always has them)."
+    )
+    var verbose = false
+
     func validate() throws {
         guard PeerAddress.isValidPort(port) else {
             throw ValidationError("-port \(port) is not a TCP port; use a number from 1 to 65535.")
@@ -72,7 +78,10 @@ struct TrackerCommand: AsyncParsableCommand {
     func run() async throws {
         let logFile = try LogFile()
         let logger = Logger(label: name) { label in
-            MultiplexLogHandler([LineLogHandler.seed(name: label, file: logFile), LineLogHandler.console(name: label)])
+            MultiplexLogHandler([
+                LineLogHandler.seed(name: label, file: logFile),
+                LineLogHandler.console(name: label, level: verbose ? .info : .notice),
+            ])
         }
         let registry = TrackerRegistry(quorum: quorum)
         let monitor = HolderMonitor(

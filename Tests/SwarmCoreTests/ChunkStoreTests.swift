@@ -23,6 +23,24 @@ import Testing
         return try await download.finish()
     }
 
+    @Test func gatheredWriteKeepsOrderAcrossMoreBuffersThanOneWritevTakes() throws {
+        // 2,500 buffers (more than the 1,024 vectors of one writev), some empty, some read from.
+        var buffers: [ByteBuffer] = []
+        var expected: [UInt8] = []
+        for number in 0..<2_500 {
+            let bytes = SplitMix64.bytes(count: number % 7 == 0 ? 0 : number % 300 + 1, seed: UInt64(number))
+            var buffer = ByteBuffer(bytes: [0xEE, 0xEE] + bytes)
+            buffer.moveReaderIndex(forwardBy: 2)
+            buffers.append(buffer)
+            expected += bytes
+        }
+        let path = folder.appendingPathComponent("gathered").path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        try FileSystem.writeAll(descriptor, buffers, path: path)
+        close(descriptor)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(expected))
+    }
+
     @Test func hashesHeldChunksIncludingEmptyOnes() async throws {
         try write("chunk_1", "abc")
         try write("chunk_2", "")
