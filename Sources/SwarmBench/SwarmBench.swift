@@ -76,7 +76,7 @@ struct SwarmBench: ParsableCommand {
                 rows.append(row.row)
             case .swarm:
                 let data = try bench.makeFile("swarm", mebibytes: mebibytes / 4, chunks: 64)
-                rows.append(try bench.oneToMany(data, clients: clients, rawRate: rawRate ?? Loopback.copy(file: data.whole)))
+                rows.append(try bench.oneToMany(data, clients: clients, rawRate: rawRate ?? Double(data.bytes) / Loopback.copy(file: data.whole)))
             case .sha1:
                 rows.append(try bench.sha1(of: big!))
             case .bigChunk:

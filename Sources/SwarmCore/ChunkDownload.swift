@@ -66,13 +66,20 @@ public final class ChunkDownload {
         return ReceivedChunk(index: index, path: path, digest: SHA1Digest(bytes: hasher.finalize()), byteCount: byteCount)
     }
 
-    /// Closes and removes the temporary file: the bytes are not kept.
+    /// Closes and removes the temporary file: the bytes are not kept. Done even when the
+    /// fetch was cancelled (the thread pool refuses work from a cancelled task, so the clean-up
+    /// runs detached from it).
     public func discard() async {
-        _ = try? await writing?.value
-        writing = nil
-        try? await closeFile()
-        let path = self.path
-        _ = try? await threadPool.runIfActive { unlink(path) }
+        let (writing, descriptor, path, threadPool, wasClosed) = (self.writing, self.descriptor, self.path, self.threadPool, isClosed)
+        self.writing = nil
+        isClosed = true
+        await Task.detached {
+            _ = try? await writing?.value
+            _ = try? await threadPool.runIfActive {
+                if !wasClosed { close(descriptor) }
+                unlink(path)
+            }
+        }.value
     }
 
     /// Waits for the batch being written, then starts writing the gathered one.

@@ -75,18 +75,14 @@ public struct ChunkFetcher: Sendable {
             throw .storage("\(error)")
         }
         let received: ReceivedChunk
+        // Cancelled (the other copy of an endgame pair arrived first): closing the connection
+        // ends the transfer at once instead of letting it run to the end.
+        let connection = channel.channel
         do {
-            received = try await channel.executeThenClose { inbound, outbound in
-                try await outbound.write(PeerRequest.requestChunk(index).encoded(terminated: false))
-                for try await bytes in inbound {
-                    onProgress(bytes.readableBytes)
-                    try await download.append(bytes)
-                    // Reading slower fills the TCP window, which slows the sender.
-                    if let wait = downloadLimit?.reserve(bytes.readableBytes), wait > .zero {
-                        try await Task.sleep(for: wait)
-                    }
-                }
-                return try await download.finish()
+            received = try await withTaskCancellationHandler {
+                try await receive(index, on: channel, into: download, onProgress: onProgress)
+            } onCancel: {
+                connection.close(promise: nil)
             }
         } catch {
             await download.discard()
@@ -97,6 +93,29 @@ public struct ChunkFetcher: Sendable {
             throw .digestMismatch(expected: digest, received: received.digest, bytes: received.byteCount)
         }
         return received
+    }
+
+    /// Sends the request and streams every byte to end of stream into `download`.
+    private func receive(
+        _ index: ChunkIndex,
+        on channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>,
+        into download: ChunkDownload,
+        onProgress: (Int) -> Void
+    ) async throws -> ReceivedChunk {
+        try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(PeerRequest.requestChunk(index).encoded(terminated: false))
+            for try await bytes in inbound {
+                onProgress(bytes.readableBytes)
+                try await download.append(bytes)
+                // Reading slower fills the TCP window, which slows the sender.
+                if let wait = downloadLimit?.reserve(bytes.readableBytes), wait > .zero {
+                    try await Task.sleep(for: wait)
+                }
+            }
+            // A connection closed by cancellation ends like a finished one: not a whole chunk.
+            try Task.checkCancellation()
+            return try await download.finish()
+        }
     }
 
     private func connect(to holder: PeerAddress) async throws(FetchFailure) -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {

@@ -123,10 +123,11 @@ public actor ChunkStore {
         return try await ChunkDownload(path: path, index: index, threadPool: threadPool)
     }
 
-    /// Removes a received chunk that will not be kept (its digest did not match).
+    /// Removes a received chunk that will not be kept (its digest did not match, or another
+    /// copy was kept), even from a cancelled task.
     public nonisolated func discard(_ download: ReceivedChunk) async {
-        let path = download.path
-        _ = try? await threadPool.runIfActive { unlink(path) }
+        let (path, threadPool) = (download.path, self.threadPool)
+        await Task.detached { _ = try? await threadPool.runIfActive { unlink(path) } }.value
     }
 
     /// Keeps a finished download as `chunk_<i>` and lists it, atomically; returns the new list.

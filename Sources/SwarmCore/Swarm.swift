@@ -114,6 +114,12 @@ public actor Swarm {
     private var banned: Set<PeerAddress> = []
     private var activePerPeer: [PeerAddress: Int] = [:]
     private var fetches: [ChunkIndex: Task<Void, Never>] = [:]
+    /// The holder each in-flight chunk is being fetched from (its first fetch).
+    private var sources: [ChunkIndex: PeerAddress] = [:]
+    /// Endgame: second fetches of the last chunks, from another holder.
+    private var duplicates: [ChunkIndex: Task<Void, Never>] = [:]
+    /// Chunks being committed now, so a second fetch finishing meanwhile is dropped.
+    private var committing: Set<ChunkIndex> = []
     private var announcedComplete = false
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -199,6 +205,7 @@ public actor Swarm {
             survey.cancel()
             ticker.cancel()
             for task in fetches.values { task.cancel() }
+            for task in duplicates.values { task.cancel() }
         }
         wake.yield()
         for await _ in wakeups {
@@ -262,19 +269,50 @@ public actor Swarm {
             waiting: Set(retryAt.keys),
             requested: requested,
             paused: paused,
-            freeSlots: configuration.maxConcurrentFetches - inFlight.count
+            freeSlots: configuration.maxConcurrentFetches - inFlight.count - duplicates.count
         )
         for index in ChunkPicker.plan(input) {
             inFlight.insert(index)
             requested.removeAll { $0 == index }
             fetches[index] = Task { await self.fetch(index) }
         }
+        startEndgame()
+    }
+
+    /// Once every missing chunk is being fetched, free slots ask a second holder for them; the
+    /// first copy to arrive is kept and the other fetch is cancelled, so one slow peer cannot
+    /// hold back the end of a download.
+    private func startEndgame() {
+        guard !paused, inFlight.count == store.total - held.count else { return }
+        var free = configuration.maxConcurrentFetches - inFlight.count - duplicates.count
+        for index in inFlight.sorted() where free > 0 && duplicates[index] == nil {
+            guard let source = sources[index] else { continue }
+            free -= 1
+            duplicates[index] = Task { await self.duplicate(index, avoiding: source) }
+        }
+    }
+
+    private func duplicate(_ index: ChunkIndex, avoiding source: PeerAddress) async {
+        defer { wake.yield() }
+        guard let tracker, case .getChunkFrom(_, let digest, let holders)? = try? await tracker.locate(index),
+            let holder = orderedHolders(holders).first(where: { $0 != source }),
+            !held.contains(index), !Task.isCancelled
+        else {
+            // No other holder now: keep the slot taken a while rather than asking again at once.
+            try? await Task.sleep(for: .seconds(1))
+            duplicates[index] = nil
+            return
+        }
+        logger.info("endgame: chunk \(index) also requested from \(holder)")
+        if await fetch(index, from: holder, digest: digest), held.contains(index) { fetches[index]?.cancel() }
+        duplicates[index] = nil
     }
 
     private func fetch(_ index: ChunkIndex) async {
         defer {
             inFlight.remove(index)
             fetches[index] = nil
+            sources[index] = nil
             wake.yield()
         }
         guard let tracker else { return }
@@ -301,7 +339,11 @@ public actor Swarm {
             return
         }
         for holder in candidates where !Task.isCancelled {
-            if await fetch(index, from: holder, digest: digest) { return }
+            sources[index] = holder
+            if await fetch(index, from: holder, digest: digest) {
+                if held.contains(index) { duplicates[index]?.cancel() }
+                return
+            }
         }
         postpone(index)
     }
@@ -320,6 +362,11 @@ public actor Swarm {
                 sink.yield(.receiving(index, from: holder, bytes: $0))
             }
         } catch {
+            // Cancelled because the other copy of an endgame pair arrived first: not the holder's fault.
+            if Task.isCancelled || isHeldOrCommitting(index) {
+                abandon(index, from: holder)
+                return true
+            }
             logger.warning("chunk \(index) from \(holder): \(error)")
             emit(.failed(index, from: holder, reason: error.description))
             if error.isBadData { noteBadData(from: holder) }
@@ -330,6 +377,13 @@ public actor Swarm {
             }
             return false
         }
+        guard !isHeldOrCommitting(index) else {
+            await store.discard(received)
+            abandon(index, from: holder)
+            return true
+        }
+        committing.insert(index)
+        defer { committing.remove(index) }
         do {
             try await store.commit(received)
         } catch {
@@ -377,6 +431,16 @@ public actor Swarm {
                 }
             }
         }
+    }
+
+    private func isHeldOrCommitting(_ index: ChunkIndex) -> Bool {
+        held.contains(index) || committing.contains(index)
+    }
+
+    /// The other copy of an endgame pair won: this one is dropped.
+    private func abandon(_ index: ChunkIndex, from holder: PeerAddress) {
+        logger.info("chunk \(index) from \(holder): dropped, another copy arrived first")
+        emit(.abandoned(index, from: holder))
     }
 
     private func noteBadData(from holder: PeerAddress) {

@@ -23,6 +23,8 @@ extension SwarmEvent {
             return "fetched chunk \(index) from \(holder): \(ByteCount.text(bytes)) in \(Self.secondsText(seconds)) (\(ByteCount.rateText(Double(bytes) / max(seconds, 1e-6))))"
         case .failed(let index, let holder, let reason):
             return "chunk \(index)\(holder.map { " from \($0)" } ?? ""): \(reason)"
+        case .abandoned(let index, let holder):
+            return "chunk \(index) from \(holder): dropped, another copy arrived first (endgame)"
         case .peerBanned(let holder, let count):
             return "not using \(holder) again: \(count) bad chunks"
         case .served(let report):

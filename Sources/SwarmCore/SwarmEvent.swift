@@ -22,6 +22,8 @@ public enum SwarmEvent: Sendable, Equatable {
     case fetched(ChunkIndex, from: PeerAddress, bytes: Int, seconds: Double)
     /// Fetching a chunk from one holder failed; another holder (or a later pass) is tried.
     case failed(ChunkIndex, from: PeerAddress?, reason: String)
+    /// A second fetch of the same chunk (endgame) was dropped: the other copy arrived first.
+    case abandoned(ChunkIndex, from: PeerAddress)
     /// A holder sent bad data too often and is not used again in this run.
     case peerBanned(PeerAddress, badChunks: Int)
     /// A request from another peer was served or refused.

@@ -177,6 +177,11 @@ public struct UIState: Sendable, Equatable {
                 peer.transfers = max(0, peer.transfers - 1)
                 if peer.state != .banned { peer.state = peer.transfers > 0 ? .active : .idle }
             }
+        case .abandoned(_, let holder):
+            withPeer(holder.description) { peer in
+                peer.transfers = max(0, peer.transfers - 1)
+                if peer.state == .active, peer.transfers == 0 { peer.state = .idle }
+            }
         case .failed(let index, let holder, let reason):
             update(index) { if $0 != .held { $0 = .failed } }
             if let holder {

@@ -15,7 +15,8 @@ struct ReliabilityTests {
         try workspace.makeFolder("leecher", chunks: [:], total: 12)
         let (tracker, port) = try await workspace.startTracker()
         let seeder = try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
-        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-download-limit", "128"])
+        // 64 KiB/s: about 12 s for the whole file, so the tracker dies mid-download.
+        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-download-limit", "64"])
         await waitUntil("the leecher has some chunks") { !workspace.listedChunks("leecher").isEmpty }
         await tracker.stop(signal: SIGKILL)
         await waitUntil("both clients notice") { seeder.output.contains("tracker retrying") && leecher.output.contains("tracker retrying") }
@@ -25,7 +26,7 @@ struct ReliabilityTests {
             workspace.listedChunks("leecher").count == 12
         }
         SwarmExchangeTests.assertHolds(workspace, "leecher", file)
-        #expect(ask(trackerPort: port, "WHERE_CHUNK,1")?.hasPrefix("GET_CHUNK_FROM,1,") == true, "the seeder registered again")
+        await waitUntil("the seeder registered again") { ask(trackerPort: port, "WHERE_CHUNK,1")?.hasPrefix("GET_CHUNK_FROM,1,") == true }
         await workspace.tearDown()
     }
 

@@ -93,6 +93,33 @@ struct SwarmExchangeTests {
         await workspace.tearDown()
     }
 
+    @Test func endgameFetchesTheLastChunkFromASecondHolderAndDropsTheSlowCopy() async throws {
+        let workspace = try Workspace()
+        let file = Self.file(chunks: 4, size: 1_048_576)
+        try workspace.makeFolder("slow", chunks: file.filter { $0.key == 1 }, total: 4)
+        try workspace.makeFolder("fast", chunks: file, total: 4)
+        try workspace.makeFolder("leecher", chunks: [:], total: 4)
+        let (_, port) = try await workspace.startTracker()
+        // 4 KiB/s: chunk 1 (1 MiB) would take over four minutes from this peer, yet it never stalls.
+        try workspace.startClient("slow", folder: "slow", trackerPort: port, extra: ["-upload-limit", "4"])
+        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port)
+        await waitUntil("chunk 1 is requested from its only holder") { leecher.output.contains("requested chunk 1 from") }
+        try workspace.startClient("fast", folder: "fast", trackerPort: port)
+        await waitUntil("the download completes long before the slow copy could", timeout: .seconds(60)) {
+            workspace.listedChunks("leecher").count == 4
+        }
+        let dropped = await waitUntil("the slow copy is dropped") { leecher.output.contains("dropped, another copy arrived first") }
+        if !dropped { Issue.record("leecher said: \(leecher.output)") }
+        Self.assertHolds(workspace, "leecher", file)
+        // A losing copy still arriving is cancelled and its partial file removed.
+        let folder = workspace.root.appendingPathComponent("leecher").path
+        await waitUntil("no partial file is left") {
+            Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+                == ["chunk_1", "chunk_2", "chunk_3", "chunk_4", "local_chunks.txt"]
+        }
+        await workspace.tearDown()
+    }
+
     @Test func trackerStartedFiveSecondsLateIsWaitedFor() async throws {
         let workspace = try Workspace()
         let file = Self.file(chunks: 4)
