@@ -18,6 +18,9 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
     private var registered: Set<PeerAddress> = []
     private var registrations = 0
     private var idleTimer: Scheduled<Void>?
+    /// Answers written since the last flush: one flush per read burst, so a client that
+    /// pipelines a hundred questions gets its answers in one write.
+    private var unflushed = false
 
     init(
         registry: TrackerRegistry,
@@ -61,7 +64,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
             registrations += 1
             guard registrations <= limits.maxRegistrationsPerConnection else {
                 logger.warning("closing \(Self.describe(context.remoteAddress)): more than \(limits.maxRegistrationsPerConnection) registrations")
-                context.close(promise: nil)
+                closeAfterAnswers(context)
                 return
             }
             let outcome = registry.register(index, digest, holder: holder)
@@ -79,21 +82,39 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
         case .whereChunk(let index):
             let answer = registry.answer(for: index)
             logger.info("\(answer.wireText)")
-            context.writeAndFlush(wrapOutboundOut(answer.encoded(terminated: true)), promise: nil)
+            context.write(wrapOutboundOut(answer.encoded(terminated: true)), promise: nil)
+            unflushed = true
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushAnswers(context)
+        context.fireChannelReadComplete()
+    }
+
+    private func flushAnswers(_ context: ChannelHandlerContext) {
+        guard unflushed else { return }
+        unflushed = false
+        context.flush()
+    }
+
+    /// Closes the connection once the answers written so far are on their way.
+    private func closeAfterAnswers(_ context: ChannelHandlerContext) {
+        flushAnswers(context)
+        context.close(promise: nil)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // The client half-closed: every answer it asked for is already written.
         if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
-            context.close(promise: nil)
+            closeAfterAnswers(context)
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.warning("closing \(Self.describe(context.remoteAddress)): \(error)")
-        context.close(promise: nil)
+        closeAfterAnswers(context)
     }
 
     private static func describe(_ address: SocketAddress?) -> String {

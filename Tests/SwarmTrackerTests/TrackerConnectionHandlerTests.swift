@@ -38,6 +38,26 @@ import Testing
         #expect(try channel.finish().isClean)
     }
 
+    @Test func pipelinedQuestionsAreAnsweredInOrderWithOneFlush() throws {
+        let channel = try makeChannel()
+        let flushes = FlushCounter()
+        try channel.pipeline.syncOperations.addHandler(flushes, position: .first)
+        try channel.writeInbound(ByteBuffer(string: (1...100).map { "WHERE_CHUNK,\($0)\n" }.joined()))
+        var answers: [String] = []
+        while let answer = try readAnswer(channel) { answers.append(answer) }
+        #expect(answers == (1...100).map { "CHUNK_LOCATION_UNKNOWN,\($0)\n" })
+        #expect(flushes.count == 1, "one flush for the whole burst")
+        #expect(try channel.finish().isClean)
+    }
+
+    @Test func answersBeforeBadInputAreSentBeforeTheConnectionCloses() throws {
+        let channel = try makeChannel()
+        _ = try? channel.writeInbound(ByteBuffer(string: "WHERE_CHUNK,5\nHELLO,1\n"))
+        #expect(try readAnswer(channel) == "CHUNK_LOCATION_UNKNOWN,5\n")
+        #expect(!channel.isActive)
+        _ = try? channel.finish()
+    }
+
     @Test func seedStyleUnterminatedQuestionIsAnsweredAfterThePause() throws {
         let channel = try makeChannel()
         try channel.writeInbound(ByteBuffer(string: "WHERE_CHUNK,4"))
@@ -58,7 +78,7 @@ import Testing
     ])
     func badInputClosesTheConnectionAndChangesNothing(_ input: String) throws {
         let channel = try makeChannel()
-        try? channel.writeInbound(ByteBuffer(string: input))
+        _ = try? channel.writeInbound(ByteBuffer(string: input))
         #expect(!channel.isActive, "connection closed")
         #expect(registry.registrationCount == 0)
         _ = try? channel.finish()
@@ -93,5 +113,17 @@ import Testing
         #expect(!channel.isActive)
         #expect(registry.registrationCount == 3)
         _ = try? channel.finish()
+    }
+}
+
+/// Counts flushes going out of the pipeline.
+private final class FlushCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+
+    private(set) var count = 0
+
+    func flush(context: ChannelHandlerContext) {
+        count += 1
+        context.flush()
     }
 }
