@@ -78,7 +78,9 @@ public actor ChunkStore {
             }
             paths[index] = resolved
         }
-        for name in FileSystem.entries(of: folder) where name.hasPrefix(partialPrefix) {
+        // Left by a client killed mid-download or mid-rewrite of its list: never listed, so unneeded.
+        let listTemporaryPrefix = FileSystem.temporaryPrefix(for: ChunkList.fileName)
+        for name in FileSystem.entries(of: folder) where name.hasPrefix(partialPrefix) || name.hasPrefix(listTemporaryPrefix) {
             unlink("\(folder)/\(name)")
         }
         return ChunkStore(folder: folder, list: list, paths: paths, threadPool: threadPool)

@@ -89,8 +89,11 @@ enum FileSystem {
     }
 
     /// Replaces the file at `path` with `text` atomically: a temporary file beside it, then rename.
+    /// How the temporary files of ``replaceAtomically(_:with:)`` for `name` begin.
+    static func temporaryPrefix(for name: String) -> String { "\(name).tmp-" }
+
     static func replaceAtomically(_ path: String, with text: String) throws(FileSystemError) {
-        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary = "\(temporaryPrefix(for: path))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileSystemError(path: temporary, reason: lastError) }
         var isOpen = true

@@ -88,9 +88,11 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])
     }
 
-    @Test func leftoverPartialFilesAreRemovedAtStartUp() throws {
+    @Test func leftoverTemporaryFilesAreRemovedAtStartUp() throws {
         try write("local_chunks.txt", "1,LASTCHUNK\n")
         try write("\(ChunkStore.partialPrefix)1-1234", "half a chunk")
+        // A client killed while rewriting its list leaves the new list's temporary file.
+        try write("local_chunks.txt.tmp-4321-99", "1,chunk_1\n1,LAST")
         _ = try ChunkStore.open(folder: folder.path)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])
     }
