@@ -50,6 +50,9 @@ struct ClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-bad-chunks", withSingleDash: true), help: "Stop using a peer after this many bad chunks.")
     var maxBadChunks = 3
 
+    @Option(name: .customLong("max-fetches", withSingleDash: true), help: "Chunks fetched at once, from all peers together.")
+    var maxFetches = 8
+
     @Option(name: .customLong("upload-limit", withSingleDash: true), help: "Limit serving to this many KiB/s.")
     var uploadLimit: Int?
 
@@ -87,6 +90,7 @@ struct ClientCommand: AsyncParsableCommand {
             throw ValidationError("-name must be non-empty, without commas or newlines.")
         }
         guard maxBadChunks >= 1 else { throw ValidationError("-max-bad-chunks must be at least 1.") }
+        guard maxFetches >= 1 else { throw ValidationError("-max-fetches must be at least 1, not \(maxFetches).") }
         for (flag, value) in [("-upload-limit", uploadLimit), ("-download-limit", downloadLimit)] {
             if let value, value < 1 { throw ValidationError("\(flag) must be at least 1 KiB/s, not \(value).") }
         }
@@ -111,6 +115,7 @@ struct ClientCommand: AsyncParsableCommand {
         )
         configuration.exitWhenComplete = exitWhenComplete
         configuration.maxBadChunks = maxBadChunks
+        configuration.maxConcurrentFetches = maxFetches
         configuration.startPaused = paused
         configuration.uploadLimit = uploadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
         configuration.fetcher.downloadLimit = downloadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }

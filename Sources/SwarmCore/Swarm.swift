@@ -31,7 +31,7 @@ public actor Swarm {
         /// Paces everything this client serves, if set.
         public var uploadLimit: TokenBucket?
         /// Fetches running at once, in total.
-        public var maxConcurrentFetches = 4
+        public var maxConcurrentFetches = 8
         /// Bad chunks after which a holder is not used again in this run.
         public var maxBadChunks = 3
         /// Stop once every chunk is held, instead of serving until cancelled.

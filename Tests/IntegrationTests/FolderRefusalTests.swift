@@ -48,4 +48,19 @@ import Testing
                 "nothing written before the checks pass")
         await workspace.tearDown()
     }
+
+    @Test(arguments: [
+        ("-max-fetches", "0", "-max-fetches must be at least 1"),
+        ("-max-bad-chunks", "0", "-max-bad-chunks must be at least 1"),
+        ("-upload-limit", "0", "-upload-limit must be at least 1 KiB/s"),
+    ])
+    func badFlagValueIsRefusedByName(_ flag: String, _ value: String, _ expected: String) async throws {
+        let workspace = try Workspace()
+        try workspace.makeFolder("ok", chunks: [1: Data()], total: 1)
+        let client = try workspace.startClient("c", folder: "ok", trackerPort: freePort(), extra: [flag, value])
+        await waitUntil("the client exits") { !client.isRunning }
+        #expect(client.process.terminationStatus != 0)
+        #expect(client.output.contains(expected), "got: \(client.output)")
+        await workspace.tearDown()
+    }
 }
