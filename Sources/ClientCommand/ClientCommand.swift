@@ -53,6 +53,9 @@ struct ClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-fetches", withSingleDash: true), help: "Chunks fetched at once, from all peers together.")
     var maxFetches = 8
 
+    @Option(name: .customLong("max-fetches-per-peer", withSingleDash: true), help: "Chunks fetched at once from any one peer.")
+    var maxFetchesPerPeer = 8
+
     @Option(name: .customLong("upload-limit", withSingleDash: true), help: "Limit serving to this many KiB/s.")
     var uploadLimit: Int?
 
@@ -91,6 +94,9 @@ struct ClientCommand: AsyncParsableCommand {
         }
         guard maxBadChunks >= 1 else { throw ValidationError("-max-bad-chunks must be at least 1.") }
         guard maxFetches >= 1 else { throw ValidationError("-max-fetches must be at least 1, not \(maxFetches).") }
+        guard maxFetchesPerPeer >= 1 else {
+            throw ValidationError("-max-fetches-per-peer must be at least 1, not \(maxFetchesPerPeer).")
+        }
         for (flag, value) in [("-upload-limit", uploadLimit), ("-download-limit", downloadLimit)] {
             if let value, value < 1 { throw ValidationError("\(flag) must be at least 1 KiB/s, not \(value).") }
         }
@@ -116,6 +122,7 @@ struct ClientCommand: AsyncParsableCommand {
         configuration.exitWhenComplete = exitWhenComplete
         configuration.maxBadChunks = maxBadChunks
         configuration.maxConcurrentFetches = maxFetches
+        configuration.maxFetchesPerPeer = maxFetchesPerPeer
         configuration.startPaused = paused
         configuration.uploadLimit = uploadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
         configuration.fetcher.downloadLimit = downloadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }

@@ -32,6 +32,8 @@ public actor Swarm {
         public var uploadLimit: TokenBucket?
         /// Fetches running at once, in total.
         public var maxConcurrentFetches = 8
+        /// Fetches running at once from any one holder.
+        public var maxFetchesPerPeer = 8
         /// Bad chunks after which a holder is not used again in this run.
         public var maxBadChunks = 3
         /// Stop once every chunk is held, instead of serving until cancelled.
@@ -295,7 +297,7 @@ public actor Swarm {
     private func duplicate(_ index: ChunkIndex, avoiding source: PeerAddress) async {
         defer { wake.yield() }
         guard let tracker, case .getChunkFrom(_, let digest, let holders)? = try? await tracker.locate(index),
-            let holder = orderedHolders(holders).first(where: { $0 != source }),
+            let holder = orderedHolders(holders).first(where: { $0 != source && hasRoom($0) }),
             !held.contains(index), !Task.isCancelled
         else {
             // No other holder now: keep the slot taken a while rather than asking again at once.
@@ -338,12 +340,19 @@ public actor Swarm {
             postpone(index)
             return
         }
-        for holder in candidates where !Task.isCancelled {
+        var triedAny = false
+        for holder in candidates where !Task.isCancelled && hasRoom(holder) {
+            triedAny = true
             sources[index] = holder
             if await fetch(index, from: holder, digest: digest) {
                 if held.contains(index) { duplicates[index]?.cancel() }
                 return
             }
+        }
+        guard triedAny else {
+            // Every holder is busy with as many of our fetches as it may serve: soon again.
+            retryAt[index] = .now + .milliseconds(100)
+            return
         }
         postpone(index)
     }
@@ -431,6 +440,11 @@ public actor Swarm {
                 }
             }
         }
+    }
+
+    /// Whether `holder` may take one more of our fetches (``Configuration/maxFetchesPerPeer``).
+    private func hasRoom(_ holder: PeerAddress) -> Bool {
+        activePerPeer[holder, default: 0] < configuration.maxFetchesPerPeer
     }
 
     private func isHeldOrCommitting(_ index: ChunkIndex) -> Bool {

@@ -71,14 +71,14 @@ struct ReliabilityTests {
         try workspace.makeFolder("leecher", chunks: [:], total: 6)
         let (_, port) = try await workspace.startTracker()
         try workspace.startSeedPeer("liar", folder: "liar", trackerPort: port, corrupt: true)
-        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-max-bad-chunks", "3"])
+        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-max-bad-chunks", "3", "-max-fetches", "4"])
         await waitUntil("the liar is banned") { leecher.output.contains("not using localhost:") }
         await waitUntil("fetches already under way at the ban end") {
             leecher.output.split(separator: "\n").filter { $0.contains("requested") }.count
                 == leecher.output.split(separator: "\n").filter { $0.contains("expected") || $0.contains("fetched") }.count
         }
         let badLines = leecher.output.split(separator: "\n").filter { $0.contains("expected") }
-        // The third bad chunk bans the peer; fetches already running with it (4 at most) may still fail.
+        // The third bad chunk bans the peer; fetches already running with it (-max-fetches 4) may still fail.
         #expect((3...6).contains(badLines.count), "\(badLines.count) bad chunks")
         #expect(workspace.listedChunks("leecher").isEmpty)
         try workspace.startClient("honest", folder: "honest", trackerPort: port)

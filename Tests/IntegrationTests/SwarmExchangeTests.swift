@@ -120,6 +120,28 @@ struct SwarmExchangeTests {
         await workspace.tearDown()
     }
 
+    @Test func onePeerServesAtMostTheFetchesPerPeerAllowed() async throws {
+        let workspace = try Workspace()
+        let file = Self.file(chunks: 6)
+        try workspace.makeFolder("seeder", chunks: file, total: 6)
+        try workspace.makeFolder("leecher", chunks: [:], total: 6)
+        let (_, port) = try await workspace.startTracker()
+        try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
+        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-max-fetches-per-peer", "1"])
+        await waitUntil("the leecher reports six chunks fetched") {
+            leecher.output.split(separator: "\n").count { $0.contains("] fetched chunk ") } == 6
+        }
+        Self.assertHolds(workspace, "leecher", file)
+        // With one fetch at a time from the only holder, every request waits for the previous chunk.
+        let steps = leecher.output.split(separator: "\n").compactMap { line -> String? in
+            if line.contains("] requested chunk ") { return "requested" }
+            if line.contains("] fetched chunk ") { return "fetched" }
+            return nil
+        }
+        #expect(steps == Array(repeating: ["requested", "fetched"], count: 6).flatMap { $0 }, "\(leecher.output)")
+        await workspace.tearDown()
+    }
+
     @Test func trackerStartedFiveSecondsLateIsWaitedFor() async throws {
         let workspace = try Workspace()
         let file = Self.file(chunks: 4)
