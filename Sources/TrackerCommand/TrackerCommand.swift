@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import NIOPosix
 import SwarmCore
 import SwarmProtocol
 import SwarmTracker
@@ -55,6 +56,12 @@ struct TrackerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-registrations", withSingleDash: true), help: "Registrations one connection may make.")
     var maxRegistrations = 1_000_000
 
+    @Option(
+        name: .customLong("threads", withSingleDash: true),
+        help: "Event-loop threads serving connections. One answers fastest on a small machine; add more on a big one."
+    )
+    var threads = 1
+
     @Flag(
         name: .customLong("verbose", withSingleDash: true),
         help: "Print every request and answer on the console too (logger.log always has them)."
@@ -72,6 +79,7 @@ struct TrackerCommand: AsyncParsableCommand {
             throw ValidationError("-idle-timeout, -max-connections and -max-registrations must be positive.")
         }
         guard quorum >= 1 else { throw ValidationError("-quorum must be at least 1, not \(quorum).") }
+        guard (1...256).contains(threads) else { throw ValidationError("-threads must be from 1 to 256, not \(threads).") }
         guard PeerAddress.isValidHost(host) else { throw ValidationError("-host \"\(host)\" is not an address or host name.") }
     }
 
@@ -90,6 +98,7 @@ struct TrackerCommand: AsyncParsableCommand {
             grace: .milliseconds(Int(grace * 1000)),
             logger: logger
         )
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let server: TrackerServer
         do {
             var limits = TrackerLimits()
@@ -97,7 +106,7 @@ struct TrackerCommand: AsyncParsableCommand {
             limits.maxConnections = maxConnections
             limits.maxRegistrationsPerConnection = maxRegistrations
             server = try await TrackerServer.start(
-                host: host, port: port, registry: registry, monitor: monitor, limits: limits, logger: logger)
+                host: host, port: port, registry: registry, monitor: monitor, limits: limits, logger: logger, group: group)
         } catch {
             throw ValidationError("cannot listen on \(host):\(port): \(error)")
         }
@@ -110,5 +119,6 @@ struct TrackerCommand: AsyncParsableCommand {
         try await server.closeFuture()
         monitoring.cancel()
         signals.cancel()
+        try? await group.shutdownGracefully()
     }
 }

@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+
+/// The `tracker` command's flags: bad values are refused by name, good ones take effect.
+@Suite struct TrackerCommandTests {
+    @Test(arguments: [
+        (["-port", "70000"], "-port 70000 is not a TCP port"),
+        (["-quorum", "0"], "-quorum must be at least 1"),
+        (["-threads", "0"], "-threads must be from 1 to 256"),
+        (["-max-connections", "0"], "-max-connections and -max-registrations must be positive"),
+    ])
+    func badFlagValueIsRefusedByName(_ arguments: [String], _ expected: String) async throws {
+        let workspace = try Workspace()
+        let tracker = try workspace.start("tracker", Paths.tracker, arguments)
+        await waitUntil("the tracker exits") { !tracker.isRunning }
+        #expect(tracker.process.terminationStatus != 0)
+        #expect(tracker.output.contains(expected), "got: \(tracker.output)")
+        await workspace.tearDown()
+    }
+
+    @Test func severalThreadsServeTheSameRegistry() async throws {
+        let workspace = try Workspace()
+        let (_, port) = try await workspace.startTracker(arguments: ["-threads", "4"])
+        let digest = String(repeating: "d", count: 40)
+        let link = try #require(connectLoopback(port: port))
+        defer { close(link) }
+        send("LOCAL_CHUNKS,3,\(digest),127.0.0.1,6003\n", to: link)
+        // Connections land on different threads; each must see the registration.
+        await waitUntil("every connection sees the registration") {
+            (0..<8).allSatisfy { _ in ask(trackerPort: port, "WHERE_CHUNK,3") == "GET_CHUNK_FROM,3,\(digest),127.0.0.1,6003" }
+        }
+        await workspace.tearDown()
+    }
+}
