@@ -80,9 +80,13 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
                 )
             }
         case .whereChunk(let index):
-            let answer = registry.answer(for: index)
-            logger.info("\(answer.wireText)")
-            context.write(wrapOutboundOut(answer.encoded(terminated: true)), promise: nil)
+            // The text is built once, for the log and the wire.
+            let answer = registry.answer(for: index).wireText
+            logger.info("\(answer)")
+            var buffer = context.channel.allocator.buffer(capacity: answer.utf8.count + 1)
+            buffer.writeString(answer)
+            buffer.writeInteger(UInt8(ascii: "\n"))
+            context.write(wrapOutboundOut(buffer), promise: nil)
             unflushed = true
         }
     }
