@@ -114,9 +114,11 @@ final class Workspace: @unchecked Sendable {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 
-    /// Stops every process and removes the directory.
-    func tearDown() async {
+    /// Stops every process, unmounts `mountPoint` if a test mounted a file system inside the
+    /// workspace (a mount point cannot be removed), and removes the workspace.
+    func tearDown(unmounting mountPoint: URL? = nil) async {
         for process in processes { await process.stop(signal: SIGKILL, timeout: .seconds(5)) }
+        if let mountPoint { _ = system("umount -l '\(mountPoint.path)'") }
         try? FileManager.default.removeItem(at: root)
     }
 

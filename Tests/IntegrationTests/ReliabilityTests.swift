@@ -345,7 +345,7 @@ struct CapacityTests {
             workspace.listedChunks("small").count == 4
         }
         SwarmExchangeTests.assertHolds(workspace, "small", file)
-        await workspace.tearDown()
+        await workspace.tearDown(unmounting: folder)
     }
 
     /// Root ignores permission bits, so the folder is made unwritable the way a read-only disk is:
@@ -373,7 +373,7 @@ struct CapacityTests {
             workspace.listedChunks("readonly").count == 4
         }
         SwarmExchangeTests.assertHolds(workspace, "readonly", file)
-        await workspace.tearDown()
+        await workspace.tearDown(unmounting: folder)
     }
 
     @Test func oneSeederAndTenClientsAllCompleteByteExact() async throws {

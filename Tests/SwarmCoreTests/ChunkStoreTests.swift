@@ -5,13 +5,23 @@ import Testing
 
 @testable import SwarmCore
 
-@Suite struct ChunkStoreTests {
-    let folder: URL
+/// A folder of its own for one test, removed when the test is done with it.
+final class ScratchFolder: Sendable {
+    let url: URL
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+@Suite struct ChunkStoreTests {
+    let scratch: ScratchFolder
+    var folder: URL { scratch.url }
+
+    init() throws { scratch = try ScratchFolder() }
 
     func write(_ name: String, _ text: String) throws {
         try Data(text.utf8).write(to: folder.appendingPathComponent(name))
