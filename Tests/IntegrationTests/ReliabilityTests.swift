@@ -322,16 +322,25 @@ func canMountTmpfs() -> Bool {
 /// A full disk, a read-only folder, and a swarm of eleven.
 @Suite(.serialized)
 struct CapacityTests {
+    /// A chunk folder `name` of `workspace` on a fresh tmpfs of `size` (`512k`, `8m`), listing none
+    /// of `total` chunks. Unmount it with ``Workspace/tearDown(unmounting:)``.
+    func tmpfsFolder(_ name: String, in workspace: Workspace, size: String, total: Int) throws -> URL {
+        let folder = workspace.root.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        guard system("mount -t tmpfs -o size=\(size) tmpfs '\(folder.path)'") == 0 else { throw MountError(path: folder.path) }
+        try "\(total),LASTCHUNK\n".write(to: folder.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    struct MountError: Error { let path: String }
+
     @Test(.enabled(if: canMountTmpfs(), "needs permission to mount a tmpfs"))
     func fullDiskIsReportedListsOnlyWholeChunksAndRecoversWhenSpaceReturns() async throws {
         let workspace = try Workspace()
         let file = SwarmExchangeTests.file(chunks: 4, size: 200 * 1024)
         try workspace.makeFolder("seeder", chunks: file, total: 4)
-        let folder = workspace.root.appendingPathComponent("small")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        #expect(system("mount -t tmpfs -o size=512k tmpfs '\(folder.path)'") == 0)
+        let folder = try tmpfsFolder("small", in: workspace, size: "512k", total: 4)
         defer { _ = system("umount -l '\(folder.path)'") }
-        try "4,LASTCHUNK\n".write(to: folder.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
         let (_, port) = try await workspace.startTracker()
         try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
         let leecher = try workspace.startClient("small", folder: "small", trackerPort: port)
@@ -355,12 +364,9 @@ struct CapacityTests {
         let workspace = try Workspace()
         let file = SwarmExchangeTests.file(chunks: 4, size: 64 * 1024)
         try workspace.makeFolder("seeder", chunks: file, total: 4)
-        let folder = workspace.root.appendingPathComponent("readonly")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        #expect(system("mount -t tmpfs -o size=8m tmpfs '\(folder.path)'") == 0)
+        let folder = try tmpfsFolder("readonly", in: workspace, size: "8m", total: 4)
         defer { _ = system("umount -l '\(folder.path)'") }
         let list = "4,LASTCHUNK\n"
-        try list.write(to: folder.appendingPathComponent("local_chunks.txt"), atomically: true, encoding: .utf8)
         #expect(system("mount -o remount,ro '\(folder.path)'") == 0)
         let (_, port) = try await workspace.startTracker()
         try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
