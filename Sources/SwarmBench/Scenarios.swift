@@ -16,6 +16,7 @@ extension Workbench {
         try startSeeder(file, trackerPort: port)
         var raw: [Double] = []
         var swarm: [Double] = []
+        try warmPageCache(file)
         for run in 1...runs {
             raw.append(try Loopback.copy(file: file.whole))
             let folder = try emptyFolder("leecher\(run)", total: file.chunks)
@@ -46,6 +47,7 @@ extension Workbench {
         let (_, port) = try startTracker()
         let seeder = try startSeeder(file, trackerPort: port, name: "swarm-seeder")
         let folders = try (1...clients).map { try emptyFolder("swarm-client\($0)", total: file.chunks) }
+        try warmPageCache(file)
         var processes: [Spawned] = []
         sync()
         let seconds = try Timing.seconds {
