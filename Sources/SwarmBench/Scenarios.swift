@@ -16,6 +16,7 @@ extension Workbench {
         try startSeeder(file, trackerPort: port)
         var raw: [Double] = []
         var swarm: [Double] = []
+        var peak = 0
         try warmPageCache(file)
         for run in 1...runs {
             raw.append(try Loopback.copy(file: file.whole))
@@ -27,6 +28,7 @@ extension Workbench {
                 exit = client.waitForExit(timeout: .seconds(600))
             })
             guard let exit, exit.succeeded else { throw BenchError("the client did not finish: \(exit.map { "status \($0.status)" } ?? "still running")") }
+            peak = max(peak, exit.peakResidentBytes)
             try verify(folder, holds: file)
             try FileManager.default.removeItem(at: folder)
         }
@@ -34,7 +36,8 @@ extension Workbench {
         let (rawSeconds, swarmSeconds) = (raw.percentile(0.5), swarm.percentile(0.5))
         let row = Row(
             scenario: "1 seeder -> 1 client, \(Format.mebibytes(file.bytes)) in \(file.chunks) chunks (median of \(runs))",
-            swarm: Format.rate(bytes / swarmSeconds) + " (runs: " + swarm.map { Format.rate(bytes / $0) }.joined(separator: ", ") + ")",
+            swarm: Format.rate(bytes / swarmSeconds) + " (runs: " + swarm.map { Format.rate(bytes / $0) }.joined(separator: ", ")
+                + "; client peak RSS " + Format.mebibytes(peak) + ")",
             baseline: "raw loopback copy " + Format.rate(bytes / rawSeconds),
             verdict: "\(Format.ratio(rawSeconds / swarmSeconds)) (target >= 0.80)"
         )

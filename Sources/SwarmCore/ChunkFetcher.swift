@@ -144,7 +144,12 @@ public struct ChunkFetcher: Sendable {
                         IdleStateHandler(readTimeout: stall),
                         StallDetector(timeout: stallTimeout)
                     )
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    // At most four reads (up to 1 MiB each) wait for the receiving task, so eight
+                    // fetches at once stay within a few tens of MiB.
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                        wrappingChannelSynchronously: channel,
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4))
+                    )
                 }
             }
     }
