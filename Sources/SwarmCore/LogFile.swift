@@ -9,7 +9,7 @@ import Darwin
 /// An append-only log, shared safely by several processes, written in batches.
 ///
 /// Lines are gathered in memory and written every ``flushInterval`` by a background task (or at
-/// once by the appender when a ``batchLimit`` of bytes is waiting), each batch in a single `write(2)`
+/// once, by another task, when a ``batchLimit`` of bytes is waiting), each batch in a single `write(2)`
 /// of whole lines. A tracker answering 100,000 questions a second then makes tens of log writes a
 /// second, not 100,000. The file is opened with `O_APPEND`, so batches from different processes
 /// never interleave mid-line. Every log is flushed at normal exit; a process killed with SIGKILL
@@ -19,8 +19,12 @@ public final class LogFile: Sendable {
     public static let defaultPath = "logger.log"
     /// How long a line may wait in memory.
     public static let flushInterval: Duration = .milliseconds(20)
-    /// Bytes waiting that make the writer go at once.
+    /// Bytes waiting that start a write at once, on a task of its own (never on the caller's
+    /// thread, which may be an event loop).
     static let batchLimit = 64 * 1024
+    /// Bytes waiting that make the caller itself wait for the disk: the log is being written
+    /// faster than the disk takes it, and memory must stay bounded.
+    static let backlogLimit = 8 * 1024 * 1024
 
     /// Standard output, so a pipe sees each line within ``flushInterval``.
     public static let standardOutput = LogFile(descriptor: STDOUT_FILENO)
@@ -31,6 +35,8 @@ public final class LogFile: Sendable {
     private let pending = Mutex<[UInt8]>([])
     /// Held while a batch is taken and written, so batches reach the file in order.
     private let writing = Mutex<Void>(())
+    /// Whether a write of a full batch is already on its way.
+    private let batchWriteScheduled = Atomic<Bool>(false)
 
     /// Opens (creating if needed) the file at `path` for appending. It stays open until exit.
     public convenience init(path: String = LogFile.defaultPath) throws(LogFileError) {
@@ -51,7 +57,14 @@ public final class LogFile: Sendable {
             bytes.append(UInt8(ascii: "\n"))
             return bytes.count
         }
-        if waiting >= Self.batchLimit { flush() }
+        if waiting >= Self.backlogLimit {
+            flush()
+        } else if waiting >= Self.batchLimit, !batchWriteScheduled.exchange(true, ordering: .acquiringAndReleasing) {
+            Task.detached(priority: .utility) {
+                self.batchWriteScheduled.store(false, ordering: .releasing)
+                self.flush()
+            }
+        }
     }
 
     /// Writes every queued line now.

@@ -1,0 +1,27 @@
+import Dispatch
+import Foundation
+import Testing
+
+@testable import SwarmCore
+
+@Suite struct LogFileTests {
+    @Test func linesFromManyThreadsArriveWholeAndInOrderPerThread() throws {
+        let scratch = try ScratchFolder()
+        let path = scratch.url.appendingPathComponent("logger.log").path
+        let log = try LogFile(path: path)
+        // About 1.3 MB: many batches are written while lines keep coming.
+        let threads = 4
+        let lines = 5_000
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            for number in 0..<lines { log.append(line: "client\(thread),WHERE_CHUNK,\(number),\(String(repeating: "x", count: 40))") }
+        }
+        log.flush()
+        let written = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(written.count == threads * lines)
+        for thread in 0..<threads {
+            let own = written.filter { $0.hasPrefix("client\(thread),") }
+            let expected = (0..<lines).map { "client\(thread),WHERE_CHUNK,\($0),\(String(repeating: "x", count: 40))" }
+            #expect(own.map(String.init) == expected, "thread \(thread): every line whole, in order")
+        }
+    }
+}
