@@ -13,6 +13,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
     private let registry: TrackerRegistry
     private let logger: Logger
     private let limits: TrackerLimits
+    private let activity: TrackerActivity
     private let onClose: @Sendable (Set<PeerAddress>) -> Void
     /// Holders registered through this connection, checked when it closes.
     private var registered: Set<PeerAddress> = []
@@ -26,11 +27,13 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
         registry: TrackerRegistry,
         logger: Logger,
         limits: TrackerLimits = TrackerLimits(),
+        activity: TrackerActivity = TrackerActivity(),
         onClose: @escaping @Sendable (Set<PeerAddress>) -> Void = { _ in }
     ) {
         self.registry = registry
         self.logger = logger
         self.limits = limits
+        self.activity = activity
         self.onClose = onClose
     }
 
@@ -61,6 +64,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
         logger.info("\(request.wireText)")
         switch request {
         case .localChunks(let index, let digest, let holder):
+            activity.countRegistration()
             registrations += 1
             guard registrations <= limits.maxRegistrationsPerConnection else {
                 logger.warning("closing \(Self.describe(context.remoteAddress)): more than \(limits.maxRegistrationsPerConnection) registrations")
@@ -80,6 +84,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
                 )
             }
         case .whereChunk(let index):
+            activity.countQuestion()
             // The text is built once, for the log and the wire.
             let answer = registry.answer(for: index).wireText
             logger.info("\(answer)")

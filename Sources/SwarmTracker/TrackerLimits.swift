@@ -30,4 +30,7 @@ final class ConnectionCounter: Sendable {
 
     /// Gives a place back.
     func release() { open.wrappingSubtract(1, ordering: .relaxed) }
+
+    /// Connections open now.
+    var current: Int { open.load(ordering: .relaxed) }
 }

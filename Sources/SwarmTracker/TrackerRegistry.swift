@@ -90,6 +90,11 @@ public final class TrackerRegistry: Sendable {
         holdings.withLock { Set($0.values.joined().map(\.holder)) }
     }
 
+    /// The number of chunks with at least one holder.
+    public var chunkCount: Int {
+        holdings.withLock { $0.count }
+    }
+
     /// The number of (chunk, holder) registrations held.
     public var registrationCount: Int {
         holdings.withLock { $0.values.reduce(0) { $0 + $1.count } }

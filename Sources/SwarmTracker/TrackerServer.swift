@@ -15,13 +15,21 @@ public final class TrackerServer: Sendable {
     public let registry: TrackerRegistry
     /// The address it listens on (with the real port when started on port 0).
     public let localAddress: SocketAddress
+    /// Questions and registrations since it was last asked.
+    public let activity: TrackerActivity
     private let channel: Channel
+    private let connections: ConnectionCounter
 
-    private init(registry: TrackerRegistry, channel: Channel) {
+    private init(registry: TrackerRegistry, channel: Channel, activity: TrackerActivity, connections: ConnectionCounter) {
         self.registry = registry
         self.channel = channel
+        self.activity = activity
+        self.connections = connections
         self.localAddress = channel.localAddress!
     }
+
+    /// Client connections open now.
+    public var openConnections: Int { connections.current }
 
     /// Binds and starts serving; port 0 picks a free port. With a `monitor`, the holders a
     /// connection registered are checked when it closes.
@@ -36,6 +44,7 @@ public final class TrackerServer: Sendable {
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TrackerServer {
         let connections = ConnectionCounter()
+        let activity = TrackerActivity()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -50,7 +59,7 @@ public final class TrackerServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         MessageFramingHandler<TrackerRequest>(newlines: .alwaysEnd, quietPeriod: quietPeriod),
-                        TrackerConnectionHandler(registry: registry, logger: logger, limits: limits) { holders in
+                        TrackerConnectionHandler(registry: registry, logger: logger, limits: limits, activity: activity) { holders in
                             guard let monitor else { return }
                             Task { await monitor.check(holders) }
                         }
@@ -59,7 +68,7 @@ public final class TrackerServer: Sendable {
             }
             .bind(host: host, port: port)
             .get()
-        return TrackerServer(registry: registry, channel: channel)
+        return TrackerServer(registry: registry, channel: channel, activity: activity, connections: connections)
     }
 
     /// Completes when the listening socket closes.

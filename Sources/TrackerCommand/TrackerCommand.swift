@@ -62,6 +62,12 @@ struct TrackerCommand: AsyncParsableCommand {
     )
     var threads = 1
 
+    @Option(
+        name: .customLong("stats-interval", withSingleDash: true),
+        help: "Seconds between console summaries of questions, registrations and connections (0: none)."
+    )
+    var statsInterval: Double = 60
+
     @Flag(
         name: .customLong("verbose", withSingleDash: true),
         help: "Print every request and answer on the console too (logger.log always has them)."
@@ -79,6 +85,7 @@ struct TrackerCommand: AsyncParsableCommand {
             throw ValidationError("-idle-timeout, -max-connections and -max-registrations must be positive.")
         }
         guard quorum >= 1 else { throw ValidationError("-quorum must be at least 1, not \(quorum).") }
+        guard statsInterval >= 0 else { throw ValidationError("-stats-interval must be 0 (none) or more, not \(statsInterval).") }
         guard (1...256).contains(threads) else { throw ValidationError("-threads must be from 1 to 256, not \(threads).") }
         guard PeerAddress.isValidHost(host) else { throw ValidationError("-host \"\(host)\" is not an address or host name.") }
     }
@@ -116,9 +123,29 @@ struct TrackerCommand: AsyncParsableCommand {
             Task { await server.shutdown() }
         }
         let monitoring = Task { await monitor.run() }
+        let reporting = Task { await Self.report(server, every: statsInterval, to: logger) }
         try await server.closeFuture()
         monitoring.cancel()
+        reporting.cancel()
         signals.cancel()
         try? await group.shutdownGracefully()
+    }
+
+    /// Logs a summary line at notice level every `seconds` in which anything was asked.
+    private static func report(_ server: TrackerServer, every seconds: Double, to logger: Logger) async {
+        guard seconds > 0 else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            let (questions, registrations) = server.activity.takeCounts()
+            guard questions + registrations > 0 else { continue }
+            let registry = server.registry
+            logger.notice(
+                "last \(Self.secondsText(seconds)): \(questions) WHERE_CHUNK, \(registrations) LOCAL_CHUNKS; now \(server.openConnections) connections, \(registry.chunkCount) chunks, \(registry.registrationCount) registrations"
+            )
+        }
+    }
+
+    private static func secondsText(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 }

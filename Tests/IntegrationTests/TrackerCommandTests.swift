@@ -8,6 +8,7 @@ import Testing
         (["-quorum", "0"], "-quorum must be at least 1"),
         (["-threads", "0"], "-threads must be from 1 to 256"),
         (["-max-connections", "0"], "-max-connections and -max-registrations must be positive"),
+        (["-stats-interval=-1"], "-stats-interval must be 0 (none) or more"),
     ])
     func badFlagValueIsRefusedByName(_ arguments: [String], _ expected: String) async throws {
         let workspace = try Workspace()
@@ -29,6 +30,18 @@ import Testing
         await waitUntil("every connection sees the registration") {
             (0..<8).allSatisfy { _ in ask(trackerPort: port, "WHERE_CHUNK,3") == "GET_CHUNK_FROM,3,\(digest),127.0.0.1,6003" }
         }
+        await workspace.tearDown()
+    }
+
+    @Test func consoleSummarizesWhatWasAsked() async throws {
+        let workspace = try Workspace()
+        let (tracker, port) = try await workspace.startTracker(arguments: ["-stats-interval", "0.2"])
+        let digest = String(repeating: "e", count: 40)
+        #expect(ask(trackerPort: port, "LOCAL_CHUNKS,7,\(digest),127.0.0.1,6007\nWHERE_CHUNK,7") == "GET_CHUNK_FROM,7,\(digest),127.0.0.1,6007")
+        await waitUntil("a summary names the question and the registration") {
+            tracker.output.contains("1 WHERE_CHUNK, 1 LOCAL_CHUNKS; now")
+        }
+        #expect(tracker.output.contains("1 chunks, 1 registrations"), "\(tracker.output)")
         await workspace.tearDown()
     }
 }
