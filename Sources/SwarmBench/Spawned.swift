@@ -105,11 +105,11 @@ final class Spawned: @unchecked Sendable {
     /// Everything it wrote so far.
     var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
-    /// Waits for it to exit (at most `timeout`); `nil` if it is still running then.
+    /// Waits for it to exit (at most `timeout`, zero to just look); `nil` if it is still running then.
     func waitForExit(timeout: Duration) -> Exit? {
         if let exit { return exit }
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        repeat {
             var status: Int32 = 0
             var usage = rusage()
             let reaped = wait4(pid, &status, WNOHANG, &usage)
@@ -119,9 +119,12 @@ final class Spawned: @unchecked Sendable {
             }
             if reaped < 0 && errno != EINTR { return nil }
             usleep(5_000)
-        }
+        } while ContinuousClock.now < deadline
         return nil
     }
+
+    /// Whether an exit has already been seen (by ``waitForExit(timeout:)`` or ``stop()``).
+    var hasBeenReaped: Bool { exit != nil }
 
     /// Asks it to stop (SIGTERM), then kills it if it has not stopped within 5 s.
     @discardableResult

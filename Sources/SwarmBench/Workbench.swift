@@ -127,10 +127,17 @@ final class Workbench {
         return process
     }
 
-    /// Polls `condition` every 5 ms; throws naming `what` if it does not hold within `timeout`.
+    /// Polls `condition` every 5 ms; throws naming `what` if it does not hold within `timeout`,
+    /// or at once, with its last output, if a process that should be running has exited.
     func waitFor(_ what: String, timeout: Duration, _ condition: () -> Bool) throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
+            for process in started where !process.hasBeenReaped {
+                guard let exit = process.waitForExit(timeout: .zero) else { continue }
+                throw BenchError(
+                    "\(process.outputPath) ended (status \(exit.status)) while waiting for \(what): \(process.output.suffix(2000))"
+                )
+            }
             guard ContinuousClock.now < deadline else { throw BenchError("timed out after \(timeout) waiting for \(what)") }
             usleep(5_000)
         }

@@ -67,19 +67,15 @@ public final class ChunkDownload {
     }
 
     /// Closes and removes the temporary file: the bytes are not kept. Done even when the
-    /// fetch was cancelled (the thread pool refuses work from a cancelled task, so the clean-up
-    /// runs detached from it).
+    /// fetch was cancelled.
     public func discard() async {
-        let (writing, descriptor, path, threadPool, wasClosed) = (self.writing, self.descriptor, self.path, self.threadPool, isClosed)
-        self.writing = nil
+        let (descriptor, path, wasClosed) = (self.descriptor, self.path, isClosed)
         isClosed = true
-        await Task.detached {
-            _ = try? await writing?.value
-            _ = try? await threadPool.runIfActive {
-                if !wasClosed { close(descriptor) }
-                unlink(path)
-            }
-        }.value
+        await threadPool.runCleanUp(after: writing) {
+            if !wasClosed { close(descriptor) }
+            unlink(path)
+        }
+        writing = nil
     }
 
     /// Waits for the batch being written, then starts writing the gathered one.

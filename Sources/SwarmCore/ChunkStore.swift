@@ -128,8 +128,8 @@ public actor ChunkStore {
     /// Removes a received chunk that will not be kept (its digest did not match, or another
     /// copy was kept), even from a cancelled task.
     public nonisolated func discard(_ download: ReceivedChunk) async {
-        let (path, threadPool) = (download.path, self.threadPool)
-        await Task.detached { _ = try? await threadPool.runIfActive { unlink(path) } }.value
+        let path = download.path
+        await threadPool.runCleanUp { unlink(path) }
     }
 
     /// Keeps a finished download as `chunk_<i>` and lists it, atomically; returns the new list.

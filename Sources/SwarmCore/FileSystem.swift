@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -88,10 +89,10 @@ enum FileSystem {
         }
     }
 
-    /// Replaces the file at `path` with `text` atomically: a temporary file beside it, then rename.
     /// How the temporary files of ``replaceAtomically(_:with:)`` for `name` begin.
     static func temporaryPrefix(for name: String) -> String { "\(name).tmp-" }
 
+    /// Replaces the file at `path` with `text` atomically: a temporary file beside it, then rename.
     static func replaceAtomically(_ path: String, with text: String) throws(FileSystemError) {
         let temporary = "\(temporaryPrefix(for: path))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -137,4 +138,16 @@ public struct FileSystemError: Error, CustomStringConvertible, Equatable {
     public let reason: String
 
     public var description: String { "\(path): \(reason)" }
+}
+
+extension NIOThreadPool {
+    /// Runs clean-up `body` on the pool once `pending` (a write in progress) is done, even when
+    /// the calling task is cancelled: the pool refuses work from a cancelled task, so this runs
+    /// in a task of its own.
+    func runCleanUp(after pending: Task<Void, Error>? = nil, _ body: @escaping @Sendable () -> Void) async {
+        await Task.detached {
+            _ = try? await pending?.value
+            _ = try? await self.runIfActive(body)
+        }.value
+    }
 }

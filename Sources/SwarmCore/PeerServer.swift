@@ -223,7 +223,6 @@ final class ChunkServingHandler: ChannelInboundHandler {
     }
 
     private static func describe(_ address: SocketAddress?) -> String {
-        guard let address, let ip = address.ipAddress, let port = address.port else { return "unknown peer" }
-        return PeerAddress(host: ip, port: port)?.description ?? "\(address)"
+        PeerAddress(remote: address)?.description ?? "unknown peer"
     }
 }

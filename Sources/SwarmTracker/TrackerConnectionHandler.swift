@@ -127,7 +127,6 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
     }
 
     private static func describe(_ address: SocketAddress?) -> String {
-        guard let address, let ip = address.ipAddress, let port = address.port else { return "a connection" }
-        return "\(ip):\(port)"
+        PeerAddress(remote: address)?.description ?? "a connection"
     }
 }
