@@ -26,6 +26,8 @@ public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
 
     private let name: String
+    /// `<name>,`, made once.
+    private let seedPrefix: String
     private let file: LogFile
     private let format: Format
 
@@ -43,6 +45,7 @@ public struct LineLogHandler: LogHandler {
 
     private init(name: String, file: LogFile, format: Format) {
         self.name = name
+        self.seedPrefix = name + ","
         self.file = file
         self.format = format
     }
@@ -54,7 +57,7 @@ public struct LineLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         switch format {
-        case .seed: file.append(line: "\(name),\(event.message)")
+        case .seed: file.append(line: event.message.description, after: seedPrefix)
         case .console: file.append(line: "\(ConsoleClock.now()) \(event.level) \(name): \(event.message)")
         }
     }

@@ -52,7 +52,13 @@ public final class LogFile: Sendable {
 
     /// Queues `line` plus a newline.
     public func append(line: String) {
+        append(line: line, after: "")
+    }
+
+    /// Queues `prefix`, `line` and a newline, without joining them into one string first.
+    public func append(line: String, after prefix: String) {
         let waiting = pending.withLock { bytes in
+            bytes.append(contentsOf: prefix.utf8)
             bytes.append(contentsOf: line.utf8)
             bytes.append(UInt8(ascii: "\n"))
             return bytes.count

@@ -35,6 +35,8 @@ public struct MessageFramer: Sendable {
     public let newlines: NewlinePolicy
 
     private static let verbPatterns = WireVerb.allCases.map(\.utf8Bytes)
+    /// Indexed by byte: whether some verb begins with it.
+    private static let verbInitials: [Bool] = (0...255).map { byte in verbPatterns.contains { $0.first == byte } }
 
     public init(newlines: NewlinePolicy, maximumLength: Int = MessageFramer.defaultMaximumLength) {
         self.newlines = newlines
@@ -81,7 +83,10 @@ public struct MessageFramer: Sendable {
             }
             searchFrom = window.index(after: found)
         }
-        let end = [nextVerb, newline].compactMap { $0 }.min()
+        let end = switch (nextVerb, newline) {
+        case let (verb?, newline?): min(verb, newline)
+        case let (verb, newline): verb ?? newline
+        }
 
         if let end {
             let length = end - bytes.startIndex
@@ -115,30 +120,27 @@ public struct MessageFramer: Sendable {
 
     /// Refuses garbage early: the buffer must start with (a prefix of) a known verb.
     private func checkVerbPrefix(_ bytes: ByteBufferView) throws(WireError) {
-        let head = Array(bytes.prefix(32))
         let plausible = Self.verbPatterns.contains { verb in
-            let shared = min(verb.count, head.count)
-            return head.prefix(shared).elementsEqual(verb.prefix(shared))
-                && (head.count <= verb.count || !head[verb.count].isASCIIAlphanumeric)
+            let shared = min(verb.count, bytes.count)
+            return bytes.prefix(shared).elementsEqual(verb.prefix(shared))
+                && (bytes.count <= verb.count || !bytes[bytes.startIndex + verb.count].isASCIIAlphanumeric)
         }
         guard plausible else { throw .unknownVerb(Self.text(bytes.prefix(40))) }
     }
 
+    /// Where a known verb begins in `bytes` after `start`, if anywhere: one pass, trying the
+    /// verbs only at bytes that begin one.
     private static func firstVerb(in bytes: ByteBufferView.SubSequence, after start: Int) -> Int? {
-        var best: Int? = nil
-        for pattern in verbPatterns {
-            guard let first = pattern.first else { continue }
-            var position = bytes.index(after: start)
-            while position < bytes.endIndex, let candidate = bytes[position...].firstIndex(of: first) {
-                if best.map({ candidate >= $0 }) ?? false { break }
-                if bytes[candidate...].starts(with: pattern) {
-                    best = candidate
-                    break
-                }
-                position = bytes.index(after: candidate)
+        var position = bytes.index(after: start)
+        while position < bytes.endIndex {
+            if verbInitials[Int(bytes[position])],
+                verbPatterns.contains(where: { bytes[position...].starts(with: $0) })
+            {
+                return position
             }
+            position = bytes.index(after: position)
         }
-        return best
+        return nil
     }
 
     private static func text<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {

@@ -40,7 +40,12 @@ public final class MessageFramingHandler<Message: WireMessage>: ChannelInboundHa
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         var incoming = unwrapInboundIn(data)
-        buffer.writeBuffer(&incoming)
+        if buffer.readableBytes == 0 {
+            // Nothing left over: frame the read as it is, with no copy.
+            swap(&buffer, &incoming)
+        } else {
+            buffer.writeBuffer(&incoming)
+        }
         drain(context: context, atEndOfStream: false, senderPaused: false)
         scheduleQuietTimer(context: context)
     }
@@ -100,7 +105,12 @@ public final class MessageFramingHandler<Message: WireMessage>: ChannelInboundHa
                 context.fireChannelRead(wrapInboundOut(Framed(message: message, terminated: frame.terminated)))
                 fired = true
             }
-            buffer.discardReadBytes()
+            if buffer.readableBytes == 0 {
+                // Let go of the read's storage, so the channel can reuse it for the next read.
+                buffer = ByteBuffer()
+            } else {
+                buffer.discardReadBytes()
+            }
         } catch {
             failed = true
             buffer.clear()

@@ -85,13 +85,9 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
             }
         case .whereChunk(let index):
             activity.countQuestion()
-            // The text is built once, for the log and the wire.
-            let answer = registry.answer(for: index).wireText
-            logger.info("\(answer)")
-            var buffer = context.channel.allocator.buffer(capacity: answer.utf8.count + 1)
-            buffer.writeString(answer)
-            buffer.writeInteger(UInt8(ascii: "\n"))
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            let answer = registry.wireAnswer(for: index)
+            logger.info("\(answer.text)")
+            context.write(wrapOutboundOut(answer.bytes), promise: nil)
             unflushed = true
         }
     }

@@ -24,6 +24,17 @@ import Testing
         #expect(try channel.finish().isClean)
     }
 
+    @Test func aMessageSplitAcrossReadsIsJoined() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(ByteBuffer(string: "WHERE_CHUNK,1\nWHERE_CH"))
+        try channel.writeInbound(ByteBuffer(string: "UNK,2"))
+        try channel.writeInbound(ByteBuffer(string: "3\nWHERE_CHUNK,4\n"))
+        let indexes = try (0..<3).map { _ in try channel.readInbound(as: Framed<TrackerRequest>.self)?.message }
+        #expect(indexes == [.whereChunk(ChunkIndex(1)), .whereChunk(ChunkIndex(23)), .whereChunk(ChunkIndex(4))])
+        #expect(try channel.readInbound(as: Framed<TrackerRequest>.self) == nil)
+        #expect(try channel.finish().isClean)
+    }
+
     @Test func unterminatedMessageIsDeliveredAfterTheQuietPeriod() throws {
         let channel = try makeChannel()
         try channel.writeInbound(ByteBuffer(string: "WHERE_CHUNK,7"))

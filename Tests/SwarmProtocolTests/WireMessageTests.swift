@@ -63,6 +63,17 @@ import Testing
         #expect(throws: WireError.self) { try TrackerRequest(parsing: text) }
     }
 
+    /// `WHERE_CHUNK,<digits>` has a parse path of its own; every form near it must read as the
+    /// general path reads it.
+    @Test(arguments: [
+        ("WHERE_CHUNK,7", 7), ("WHERE_CHUNK,007", 7), ("WHERE_CHUNK,2147483647", 2_147_483_647),
+        ("WHERE_CHUNK, 12 ", 12), ("WHERE_CHUNK,12\r", 12), ("WHERE_CHUNK,2147483648", nil),
+        ("WHERE_CHUNK,00000000001", nil), ("WHERE_CHUNK,1a", nil), ("WHERE_CHUNK,+1", nil), ("WHERE_CHUNK,٣", nil),
+    ] as [(String, Int?)])
+    func whereChunkReadsTheSameOnEveryPath(_ text: String, _ index: Int?) {
+        #expect((try? TrackerRequest(parsing: text)) == index.map { .whereChunk(ChunkIndex($0)) })
+    }
+
     @Test func errorsSayWhatIsWrong() {
         #expect(throws: WireError.malformed(verb: .whereChunk, text: "WHERE_CHUNK,0", reason: "chunk index \"0\" is not a number from 1 to 2147483647")) {
             try TrackerRequest(parsing: "WHERE_CHUNK,0")

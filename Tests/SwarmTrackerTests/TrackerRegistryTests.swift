@@ -1,3 +1,4 @@
+import NIOCore
 import SwarmProtocol
 import Testing
 
@@ -62,5 +63,30 @@ import Testing
         #expect(registry.forget(holder: Self.peer(6001)) == 2)
         #expect(registry.answer(for: three) == .chunkLocationUnknown(three))
         #expect(registry.answer(for: ChunkIndex(4)) == .getChunkFrom(ChunkIndex(4), Self.good, holders: [Self.peer(6002)]))
+    }
+
+    /// The ready answer is kept between questions; every change of the chunk's holders must
+    /// replace it.
+    @Test func readyAnswersFollowEveryChange() {
+        let registry = TrackerRegistry()
+        func expectReadyAnswerIsCurrent(_ comment: Comment) {
+            let ready = registry.wireAnswer(for: three)
+            #expect(ready.text == registry.answer(for: three).wireText, comment)
+            #expect(ready.bytes == ByteBuffer(string: ready.text + "\n"), comment)
+        }
+        expectReadyAnswerIsCurrent("nobody holds it")
+        registry.register(three, Self.good, holder: Self.peer(6001))
+        expectReadyAnswerIsCurrent("first holder")
+        registry.register(three, Self.good, holder: Self.peer(6002))
+        expectReadyAnswerIsCurrent("second holder")
+        registry.register(three, Self.good, holder: Self.peer(6002))
+        expectReadyAnswerIsCurrent("same report again")
+        registry.register(three, Self.bad, holder: Self.peer(6001))
+        expectReadyAnswerIsCurrent("a holder changed its digest")
+        registry.register(ChunkIndex(4), Self.good, holder: Self.peer(6003))
+        registry.forget(holder: Self.peer(6002))
+        expectReadyAnswerIsCurrent("a holder forgotten")
+        registry.forget(holder: Self.peer(6001))
+        #expect(registry.wireAnswer(for: three).text == "CHUNK_LOCATION_UNKNOWN,3")
     }
 }
