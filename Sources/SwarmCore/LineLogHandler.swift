@@ -56,9 +56,15 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        write(event.message.description, level: event.level)
+    }
+
+    /// Writes `message` as a line at `level`, without the logging front end (the caller has
+    /// decided it is to be logged): the way for lines written thousands of times a second.
+    public func write(_ message: String, level: Logger.Level) {
         switch format {
-        case .seed: file.append(line: event.message.description, after: seedPrefix)
-        case .console: file.append(line: "\(ConsoleClock.now()) \(event.level) \(name): \(event.message)")
+        case .seed: file.append(line: message, after: seedPrefix)
+        case .console: file.append(line: "\(ConsoleClock.now()) \(level) \(name): \(message)")
         }
     }
 }

@@ -12,6 +12,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
 
     private let registry: TrackerRegistry
     private let logger: Logger
+    private let messages: MessageLog
     private let limits: TrackerLimits
     private let activity: TrackerActivity
     private let onClose: @Sendable (Set<PeerAddress>) -> Void
@@ -26,12 +27,14 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
     init(
         registry: TrackerRegistry,
         logger: Logger,
+        messages: MessageLog? = nil,
         limits: TrackerLimits = TrackerLimits(),
         activity: TrackerActivity = TrackerActivity(),
         onClose: @escaping @Sendable (Set<PeerAddress>) -> Void = { _ in }
     ) {
         self.registry = registry
         self.logger = logger
+        self.messages = messages ?? MessageLog(logger: logger)
         self.limits = limits
         self.activity = activity
         self.onClose = onClose
@@ -61,7 +64,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
         // A valid message: this is a real client, whose link may then stay idle while it seeds.
         idleTimer?.cancel()
         idleTimer = nil
-        logger.info("\(request.wireText)")
+        messages(request.wireText)
         switch request {
         case .localChunks(let index, let digest, let holder):
             activity.countRegistration()
@@ -86,7 +89,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
         case .whereChunk(let index):
             activity.countQuestion()
             let answer = registry.wireAnswer(for: index)
-            logger.info("\(answer.text)")
+            messages(answer.text)
             context.write(wrapOutboundOut(answer.bytes), promise: nil)
             unflushed = true
         }

@@ -32,7 +32,8 @@ public final class TrackerServer: Sendable {
     public var openConnections: Int { connections.current }
 
     /// Binds and starts serving; port 0 picks a free port. With a `monitor`, the holders a
-    /// connection registered are checked when it closes.
+    /// connection registered are checked when it closes. Every question and answer is recorded
+    /// in `messages`, by default as info lines on `logger`.
     public static func start(
         host: String,
         port: Int,
@@ -41,6 +42,7 @@ public final class TrackerServer: Sendable {
         monitor: HolderMonitor? = nil,
         limits: TrackerLimits = TrackerLimits(),
         logger: Logger,
+        messages: MessageLog? = nil,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TrackerServer {
         let connections = ConnectionCounter()
@@ -59,7 +61,9 @@ public final class TrackerServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         MessageFramingHandler<TrackerRequest>(newlines: .alwaysEnd, quietPeriod: quietPeriod),
-                        TrackerConnectionHandler(registry: registry, logger: logger, limits: limits, activity: activity) { holders in
+                        TrackerConnectionHandler(
+                            registry: registry, logger: logger, messages: messages, limits: limits, activity: activity
+                        ) { holders in
                             guard let monitor else { return }
                             Task { await monitor.check(holders) }
                         }

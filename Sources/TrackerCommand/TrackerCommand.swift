@@ -92,11 +92,14 @@ struct TrackerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logFile = try LogFile()
-        let logger = Logger(label: name) { label in
-            MultiplexLogHandler([
-                LineLogHandler.seed(name: label, file: logFile),
-                LineLogHandler.console(name: label, level: verbose ? .info : .notice),
-            ])
+        let seedLog = LineLogHandler.seed(name: name, file: logFile)
+        let console = LineLogHandler.console(name: name, level: verbose ? .info : .notice)
+        let logger = Logger(label: name) { _ in MultiplexLogHandler([seedLog, console]) }
+        // Two lines per question: written straight to the log (and to the console with -verbose).
+        let verbose = verbose
+        let messages = MessageLog { line in
+            seedLog.write(line, level: .info)
+            if verbose { console.write(line, level: .info) }
         }
         let registry = TrackerRegistry(quorum: quorum)
         let monitor = HolderMonitor(
@@ -113,7 +116,8 @@ struct TrackerCommand: AsyncParsableCommand {
             limits.maxConnections = maxConnections
             limits.maxRegistrationsPerConnection = maxRegistrations
             server = try await TrackerServer.start(
-                host: host, port: port, registry: registry, monitor: monitor, limits: limits, logger: logger, group: group)
+                host: host, port: port, registry: registry, monitor: monitor, limits: limits, logger: logger,
+                messages: messages, group: group)
         } catch {
             throw ValidationError("cannot listen on \(host):\(port): \(error)")
         }

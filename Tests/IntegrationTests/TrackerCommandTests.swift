@@ -33,6 +33,23 @@ import Testing
         await workspace.tearDown()
     }
 
+    /// Questions and answers go to `logger.log` in the seed's format; the console shows them
+    /// only with `-verbose`.
+    @Test(arguments: [false, true])
+    func messagesAreLoggedAndShownOnlyWhenVerbose(_ verbose: Bool) async throws {
+        let workspace = try Workspace()
+        let (tracker, port) = try await workspace.startTracker(arguments: ["-stats-interval", "0.2"] + (verbose ? ["-verbose"] : []))
+        #expect(ask(trackerPort: port, "WHERE_CHUNK,5") == "CHUNK_LOCATION_UNKNOWN,5")
+        await waitUntil("logger.log records the question and the answer") {
+            workspace.log.contains("P2PTracker,WHERE_CHUNK,5\nP2PTracker,CHUNK_LOCATION_UNKNOWN,5\n")
+        }
+        // The summary is written to the console after the question's lines would have been.
+        await waitUntil("the console summarizes the question") { tracker.output.contains("1 WHERE_CHUNK, 0 LOCAL_CHUNKS") }
+        #expect(tracker.output.contains("info P2PTracker: WHERE_CHUNK,5") == verbose, "\(tracker.output)")
+        #expect(tracker.output.contains("info P2PTracker: CHUNK_LOCATION_UNKNOWN,5") == verbose, "\(tracker.output)")
+        await workspace.tearDown()
+    }
+
     @Test func consoleSummarizesWhatWasAsked() async throws {
         let workspace = try Workspace()
         let (tracker, port) = try await workspace.startTracker(arguments: ["-stats-interval", "0.2"])

@@ -2,12 +2,16 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import SwarmProtocol
+import Synchronization
 import Testing
 
 @testable import SwarmTracker
 
 @Suite struct TrackerConnectionHandlerTests {
     let registry = TrackerRegistry()
+
+    /// The lines given to the handler's ``MessageLog``.
+    let recorded = RecordedLines()
 
     func makeChannel(limits: TrackerLimits = TrackerLimits()) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
@@ -16,6 +20,7 @@ import Testing
             TrackerConnectionHandler(
                 registry: registry,
                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+                messages: MessageLog { [recorded] in recorded.append($0) },
                 limits: limits
             )
         )
@@ -36,6 +41,17 @@ import Testing
         try channel.writeInbound(ByteBuffer(string: "WHERE_CHUNK,9\n"))
         #expect(try readAnswer(channel) == "CHUNK_LOCATION_UNKNOWN,9\n")
         #expect(try channel.finish().isClean)
+    }
+
+    @Test func everyQuestionAndAnswerIsRecordedInTheMessageLog() throws {
+        let channel = try makeChannel()
+        let digest = String(repeating: "c", count: 40)
+        try channel.writeInbound(ByteBuffer(string: "LOCAL_CHUNKS,2,\(digest),localhost,6001\nWHERE_CHUNK,2\nWHERE_CHUNK, 9\n"))
+        #expect(recorded.lines == [
+            "LOCAL_CHUNKS,2,\(digest),localhost,6001", "WHERE_CHUNK,2", "GET_CHUNK_FROM,2,\(digest),localhost,6001",
+            "WHERE_CHUNK,9", "CHUNK_LOCATION_UNKNOWN,9",
+        ])
+        _ = try channel.finish()
     }
 
     @Test func pipelinedQuestionsAreAnsweredInOrderWithOneFlush() throws {
@@ -126,4 +142,13 @@ private final class FlushCounter: ChannelOutboundHandler {
         count += 1
         context.flush()
     }
+}
+
+/// Lines collected from any thread.
+final class RecordedLines: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+
+    var lines: [String] { storage.withLock { $0 } }
 }
