@@ -66,79 +66,84 @@ public struct MessageFramer: Sendable {
         isWhole: (String) -> Bool
     ) throws(WireError) -> Frame? {
         skipPadding(in: &buffer)
-        let bytes = buffer.readableBytesView
-        guard !bytes.isEmpty else { return nil }
-        try checkVerbPrefix(bytes)
-
-        let scanLimit = min(bytes.count, maximumLength + 1)
-        let window = bytes.prefix(scanLimit)
-        let nextVerb = Self.firstVerb(in: window, after: bytes.startIndex)
-        var newline: Int? = nil
-        var searchFrom = window.startIndex
-        while let found = window[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
-            if nextVerb.map({ found > $0 }) ?? false { break }
-            if newlines == .alwaysEnd || endsAnswer(window, newlineAt: found, isWhole: isWhole) {
-                newline = found
-                break
-            }
-            searchFrom = window.index(after: found)
-        }
-        let end = switch (nextVerb, newline) {
-        case let (verb?, newline?): min(verb, newline)
-        case let (verb, newline): verb ?? newline
-        }
-
-        if let end {
-            let length = end - bytes.startIndex
+        guard buffer.readableBytes > 0 else { return nil }
+        switch buffer.withUnsafeReadableBytes({ cut($0, isWhole: isWhole) }) {
+        case .garbage(let head):
+            throw .unknownVerb(head)
+        case .end(let length, let terminated):
             guard length <= maximumLength else { throw .tooLong(limit: maximumLength) }
             let text = buffer.readString(length: length)!
-            if end == newline { buffer.moveReaderIndex(forwardBy: 1) }
-            return Frame(text: text, terminated: end == newline)
-        }
-        guard bytes.count <= maximumLength else { throw .tooLong(limit: maximumLength) }
-        let text = Self.text(bytes[...])
-        if atEndOfStream || (senderPaused && isWhole(text)) {
-            buffer.moveReaderIndex(forwardBy: bytes.count)
+            if terminated { buffer.moveReaderIndex(forwardBy: 1) }
+            return Frame(text: text, terminated: terminated)
+        case .open:
+            let count = buffer.readableBytes
+            guard count <= maximumLength else { throw .tooLong(limit: maximumLength) }
+            let text = buffer.getString(at: buffer.readerIndex, length: count)!
+            guard atEndOfStream || (senderPaused && isWhole(text)) else { return nil }
+            buffer.moveReaderIndex(forwardBy: count)
             return Frame(text: text, terminated: false)
         }
-        return nil
+    }
+
+    /// Where the front message of some buffered bytes ends, as far as they tell.
+    private enum Cut {
+        /// The bytes cannot begin a message; the first of them, for the error.
+        case garbage(String)
+        /// The message is the first `length` bytes; `terminated` when a `\n` follows them.
+        case end(length: Int, terminated: Bool)
+        /// Nothing ends it yet.
+        case open
+    }
+
+    /// Finds the end of the message at the front of `bytes` (one scan of at most
+    /// ``maximumLength`` + 1 bytes, on the buffer's memory).
+    private func cut(_ bytes: UnsafeRawBufferPointer, isWhole: (String) -> Bool) -> Cut {
+        guard Self.startsPlausibly(bytes) else { return .garbage(Self.text(bytes.prefix(40))) }
+        let window = bytes.prefix(maximumLength + 1)
+        let nextVerb = Self.firstVerb(in: window)
+        var searchFrom = window.startIndex
+        while let found = window[searchFrom...].firstIndex(of: UInt8(ascii: "\n")) {
+            if let nextVerb, found > nextVerb { break }
+            if newlines == .alwaysEnd || endsAnswer(window, newlineAt: found, isWhole: isWhole) {
+                return .end(length: found, terminated: true)
+            }
+            searchFrom = found + 1
+        }
+        return nextVerb.map { .end(length: $0, terminated: false) } ?? .open
     }
 
     /// Whether the `\n` at `position` ends an answer: what precedes it is whole, and what follows is
     /// nothing yet or the next message. Seed-era trackers echo stray newlines mid-answer
     /// (`…,6001\n,localhost,6002`), and those must not cut it.
-    private func endsAnswer(_ window: ByteBufferView.SubSequence, newlineAt position: Int, isWhole: (String) -> Bool) -> Bool {
-        let rest = window[window.index(after: position)...].drop(while: \.isWirePadding)
+    private func endsAnswer(_ window: Slice<UnsafeRawBufferPointer>, newlineAt position: Int, isWhole: (String) -> Bool) -> Bool {
+        let rest = window[(position + 1)...].drop(while: \.isWirePadding)
         let nextIsMessage = rest.isEmpty || Self.verbPatterns.contains { rest.starts(with: $0) }
         return nextIsMessage && isWhole(Self.text(window[window.startIndex..<position]))
     }
 
     private func skipPadding(in buffer: inout ByteBuffer) {
-        let padding = buffer.readableBytesView.prefix(while: \.isWirePadding).count
+        let padding = buffer.withUnsafeReadableBytes { $0.prefix(while: \.isWirePadding).count }
         buffer.moveReaderIndex(forwardBy: padding)
     }
 
-    /// Refuses garbage early: the buffer must start with (a prefix of) a known verb.
-    private func checkVerbPrefix(_ bytes: ByteBufferView) throws(WireError) {
-        let plausible = Self.verbPatterns.contains { verb in
+    /// Whether `bytes` start with (a prefix of) a known verb: garbage is refused early.
+    private static func startsPlausibly(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        verbPatterns.contains { verb in
             let shared = min(verb.count, bytes.count)
             return bytes.prefix(shared).elementsEqual(verb.prefix(shared))
-                && (bytes.count <= verb.count || !bytes[bytes.startIndex + verb.count].isASCIIAlphanumeric)
+                && (bytes.count <= verb.count || !bytes[verb.count].isASCIIAlphanumeric)
         }
-        guard plausible else { throw .unknownVerb(Self.text(bytes.prefix(40))) }
     }
 
-    /// Where a known verb begins in `bytes` after `start`, if anywhere: one pass, trying the
-    /// verbs only at bytes that begin one.
-    private static func firstVerb(in bytes: ByteBufferView.SubSequence, after start: Int) -> Int? {
-        var position = bytes.index(after: start)
+    /// Where a known verb begins in `bytes` after their first byte, if anywhere: one pass,
+    /// trying the verbs only at bytes that begin one.
+    private static func firstVerb(in bytes: Slice<UnsafeRawBufferPointer>) -> Int? {
+        var position = bytes.startIndex + 1
         while position < bytes.endIndex {
-            if verbInitials[Int(bytes[position])],
-                verbPatterns.contains(where: { bytes[position...].starts(with: $0) })
-            {
+            if verbInitials[Int(bytes[position])], verbPatterns.contains(where: { bytes[position...].starts(with: $0) }) {
                 return position
             }
-            position = bytes.index(after: position)
+            position += 1
         }
         return nil
     }
