@@ -71,7 +71,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "SwarmBench",
-            dependencies: ["SwarmCore", "SwarmProtocol", "SwarmTUI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "SwarmCore", "SwarmProtocol", "SwarmTUI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .testTarget(
             name: "SwarmProtocolTests",

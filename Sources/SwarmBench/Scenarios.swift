@@ -8,18 +8,30 @@ import SwarmTUI
 import Glibc
 #endif
 
+/// Loopback rates of one file, bytes per second: raw (read and discard) and verified (hash and write).
+struct LinkRates {
+    let raw: Double
+    let verified: Double
+}
+
 extension Workbench {
+    /// The cores of this machine: the verified copy runs one stream on each.
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+
     /// 1 seeder → 1 client over real processes, from starting the client to its exit with every
-    /// chunk on disk, against a raw loopback copy of the same bytes; each `runs` times, medians.
-    func oneToOne(_ file: TestFile, runs: Int) throws -> (row: Row, baselineRate: Double) {
+    /// chunk on disk, against a raw loopback copy of the same bytes and against a verified copy
+    /// (the least work a verifying client does); each `runs` times, medians.
+    func oneToOne(_ file: TestFile, runs: Int) throws -> (row: Row, rates: LinkRates) {
         let (_, port) = try startTracker()
         try startSeeder(file, trackerPort: port)
         var raw: [Double] = []
+        var verified: [Double] = []
         var swarm: [Double] = []
         var peak = 0
         try warmPageCache(file)
         for run in 1...runs {
             raw.append(try Loopback.copy(file: file.whole))
+            verified.append(try verifiedCopy(file))
             let folder = try emptyFolder("leecher\(run)", total: file.chunks)
             var exit: Spawned.Exit?
             sync()
@@ -33,20 +45,35 @@ extension Workbench {
             try FileManager.default.removeItem(at: folder)
         }
         let bytes = Double(file.bytes)
-        let (rawSeconds, swarmSeconds) = (raw.percentile(0.5), swarm.percentile(0.5))
+        let (rawSeconds, verifiedSeconds, swarmSeconds) = (raw.percentile(0.5), verified.percentile(0.5), swarm.percentile(0.5))
         let row = Row(
             scenario: "1 seeder -> 1 client, \(Format.mebibytes(file.bytes)) in \(file.chunks) chunks (median of \(runs))",
             swarm: Format.rate(bytes / swarmSeconds) + " (runs: " + swarm.map { Format.rate(bytes / $0) }.joined(separator: ", ")
                 + "; client peak RSS " + Format.mebibytes(peak) + ")",
-            baseline: "raw loopback copy " + Format.rate(bytes / rawSeconds),
-            verdict: "\(Format.ratio(rawSeconds / swarmSeconds)) (target >= 0.80)"
+            baseline: "raw loopback copy " + Format.rate(bytes / rawSeconds) + "; verified copy (\(Self.cores) streams, SHA-1, write to a file) "
+                + Format.rate(bytes / verifiedSeconds),
+            verdict: "\(Format.ratio(rawSeconds / swarmSeconds)) (target >= 0.80); \(Format.ratio(verifiedSeconds / swarmSeconds)) of the verified copy"
         )
-        return (row, bytes / rawSeconds)
+        return (row, LinkRates(raw: bytes / rawSeconds, verified: bytes / verifiedSeconds))
+    }
+
+    /// The loopback rates of `file` measured once, for a scenario run without the 1 → 1 one.
+    func linkRates(_ file: TestFile) throws -> LinkRates {
+        let bytes = Double(file.bytes)
+        return LinkRates(raw: bytes / (try Loopback.copy(file: file.whole)), verified: bytes / (try verifiedCopy(file)))
+    }
+
+    /// Seconds of a ``Loopback/verifiedCopy(file:to:streams:)`` of `file`, one stream per core.
+    private func verifiedCopy(_ file: TestFile) throws -> Double {
+        let copy = root.appendingPathComponent("verified-copy.bin")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        return try Loopback.verifiedCopy(file: file.whole, to: copy, streams: Self.cores)
     }
 
     /// 1 seeder → `clients` clients started together; done when every folder is complete.
-    /// The bound is every client's bytes over the raw loopback rate, as if sent one after another.
-    func oneToMany(_ file: TestFile, clients: Int, rawRate: Double) throws -> Row {
+    /// The bound is every client's bytes over the raw loopback rate, as if sent one after another;
+    /// beside it, the same bytes over the verified-copy rate.
+    func oneToMany(_ file: TestFile, clients: Int, rates: LinkRates) throws -> Row {
         let (_, port) = try startTracker()
         let seeder = try startSeeder(file, trackerPort: port, name: "swarm-seeder")
         let folders = try (1...clients).map { try emptyFolder("swarm-client\($0)", total: file.chunks) }
@@ -65,14 +92,16 @@ extension Workbench {
         let chunkBytes = file.bytes / file.chunks
         let fromSeeder = Self.servedCount(in: seeder.output) * chunkBytes
         let fromClients = processes.map { Self.servedCount(in: $0.output) }.reduce(0, +) * chunkBytes
-        let bound = Double(file.bytes * clients) / rawRate
+        let bound = Double(file.bytes * clients) / rates.raw
+        let verifiedBound = Double(file.bytes * clients) / rates.verified
         return Row(
             scenario: "1 seeder -> \(clients) clients, \(Format.mebibytes(file.bytes)) in \(file.chunks) chunks",
             swarm: String(format: "%.2f s; clients served each other %@ of %@ (%.0f%%)", seconds,
                           Format.mebibytes(fromClients), Format.mebibytes(fromClients + fromSeeder),
                           100 * Double(fromClients) / Double(max(1, fromClients + fromSeeder))),
-            baseline: String(format: "bound %.2f s (%d x the bytes at %@)", bound, clients, Format.rate(rawRate)),
-            verdict: "\(Format.ratio(seconds / bound)) x the bound (target <= 2)"
+            baseline: String(format: "bound %.2f s (%d x the bytes at %@); verified bound %.2f s (at %@)", bound, clients,
+                             Format.rate(rates.raw), verifiedBound, Format.rate(rates.verified)),
+            verdict: "\(Format.ratio(seconds / bound)) x the bound (target <= 2); \(Format.ratio(seconds / verifiedBound)) x the verified bound"
         )
     }
 

@@ -64,7 +64,7 @@ struct SwarmBench: ParsableCommand {
         let selected = try scenarios()
         print("swarm-bench: \(mebibytes) MiB in \(chunks) chunks, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Date())")
         var rows: [Row] = []
-        var rawRate: Double?
+        var rates: LinkRates?
         let needsBigFile = !Set(selected).isDisjoint(with: [.transfer, .sha1, .bigChunk, .ui])
         let big = needsBigFile ? try bench.makeFile("big", mebibytes: mebibytes, chunks: chunks) : nil
         for scenario in selected {
@@ -72,11 +72,11 @@ struct SwarmBench: ParsableCommand {
             switch scenario {
             case .transfer:
                 let row = try bench.oneToOne(big!, runs: runs)
-                rawRate = row.baselineRate
+                rates = row.rates
                 rows.append(row.row)
             case .swarm:
                 let data = try bench.makeFile("swarm", mebibytes: mebibytes / 4, chunks: 64)
-                rows.append(try bench.oneToMany(data, clients: clients, rawRate: rawRate ?? Double(data.bytes) / Loopback.copy(file: data.whole)))
+                rows.append(try bench.oneToMany(data, clients: clients, rates: rates ?? bench.linkRates(data)))
             case .sha1:
                 rows.append(try bench.sha1(of: big!))
             case .bigChunk:
