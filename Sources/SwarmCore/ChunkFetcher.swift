@@ -104,6 +104,10 @@ public struct ChunkFetcher: Sendable {
     ) async throws -> ReceivedChunk {
         try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(PeerRequest.requestChunk(index).encoded(terminated: false))
+            // Half-close: the request has no terminator (seed-era peers would read it as part of
+            // the index), so end of stream is what tells our own peers at once that it is whole;
+            // otherwise they wait out their quiet period (10 ms) before serving.
+            outbound.finish()
             for try await bytes in inbound {
                 onProgress(bytes.readableBytes)
                 try await download.append(bytes)
@@ -148,7 +152,7 @@ public struct ChunkFetcher: Sendable {
                     // fetches at once stay within a few tens of MiB.
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
                         wrappingChannelSynchronously: channel,
-                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4))
+                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4), isOutboundHalfClosureEnabled: true)
                     )
                 }
             }

@@ -47,12 +47,15 @@ public final class PeerServer: Sendable {
     ///   - lookup: the file holding a chunk, or `nil` when it is not listed; called on event loops.
     ///   - onServe: told of every request served or refused.
     ///   - uploadLimit: paces every transfer of this server together, if set.
+    ///   - quietPeriod: how long a seed-era client, which neither terminates its request nor
+    ///     half-closes, must pause before its request counts as whole.
     public static func start(
         host: String,
         port: Int,
         lookup: @escaping @Sendable (ChunkIndex) -> String?,
         onServe: @escaping @Sendable (ServeReport) -> Void,
         requestTimeout: TimeAmount = .seconds(10),
+        quietPeriod: TimeAmount = .milliseconds(10),
         uploadLimit: TokenBucket? = nil,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         threadPool: NIOThreadPool = .singleton
@@ -65,7 +68,7 @@ public final class PeerServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
-                        MessageFramingHandler<PeerRequest>(newlines: .alwaysEnd),
+                        MessageFramingHandler<PeerRequest>(newlines: .alwaysEnd, quietPeriod: quietPeriod),
                         ChunkServingHandler(
                             lookup: lookup,
                             onServe: onServe,

@@ -1,0 +1,40 @@
+import Foundation
+import NIOCore
+import SwarmProtocol
+import Testing
+
+@testable import SwarmCore
+
+@Suite struct ChunkFetcherTests {
+    /// `REQUEST_CHUNK` goes without a terminator; the fetcher then half-closes, and that end of
+    /// stream is what lets our server serve at once. With an hour of quiet period on the server,
+    /// nothing else could start the transfer within the test's deadline.
+    @Test func halfClosingTheRequestStartsTheTransferWithoutTheQuietPeriod() async throws {
+        let seeder = try ScratchFolder()
+        let leecher = try ScratchFolder()
+        let bytes = SplitMix64.bytes(count: 300_000, seed: 7)
+        let chunk = seeder.url.appendingPathComponent("chunk_1").path
+        try Data(bytes).write(to: URL(fileURLWithPath: chunk))
+        try "1,LASTCHUNK\n".write(to: leecher.url.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
+        let server = try await PeerServer.start(
+            host: "127.0.0.1", port: 0, lookup: { $0 == ChunkIndex(1) ? chunk : nil }, onServe: { _ in },
+            quietPeriod: .hours(1)
+        )
+        let store = try ChunkStore.open(folder: leecher.url.path)
+        let holder = PeerAddress(host: "127.0.0.1", port: server.localAddress.port!)!
+        let digest = try ChunkHasher.digest(ofFileAt: chunk)
+        let received = try await withThrowingTaskGroup(of: ReceivedChunk?.self) { tasks in
+            tasks.addTask { try await ChunkFetcher().fetch(ChunkIndex(1), from: holder, expecting: digest, into: store) }
+            tasks.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            let first = try await tasks.next()!
+            tasks.cancelAll()
+            return first
+        }
+        #expect(received?.byteCount == bytes.count, "the transfer did not start within 30 s")
+        if let received { await store.discard(received) }
+        await server.shutdown()
+    }
+}
