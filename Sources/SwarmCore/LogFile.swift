@@ -8,9 +8,9 @@ import Darwin
 
 /// An append-only log, shared safely by several processes, written in batches.
 ///
-/// Lines are gathered in memory and written every ``flushInterval`` by a background task (or at
-/// once, by another task, when a ``batchLimit`` of bytes is waiting), each batch in a single `write(2)`
-/// of whole lines. A tracker answering 100,000 questions a second then makes tens of log writes a
+/// Lines are gathered in memory and written ``flushInterval`` after the first of them came, by a
+/// background task (or at once, by another task, when a ``batchLimit`` of bytes is waiting), each
+/// batch in a single `write(2)` of whole lines. A log with nothing to write costs no wake-ups. A tracker answering 100,000 questions a second then makes tens of log writes a
 /// second, not 100,000. The file is opened with `O_APPEND`, so batches from different processes
 /// never interleave mid-line. Every log is flushed at normal exit; a process killed with SIGKILL
 /// loses at most the last ``flushInterval`` of lines.
@@ -37,6 +37,8 @@ public final class LogFile: Sendable {
     private let writing = Mutex<Void>(())
     /// Whether a write of a full batch is already on its way.
     private let batchWriteScheduled = Atomic<Bool>(false)
+    /// Whether a write ``flushInterval`` from now is already scheduled.
+    private let timedWriteScheduled = Atomic<Bool>(false)
 
     /// Opens (creating if needed) the file at `path` for appending. It stays open until exit.
     public convenience init(path: String = LogFile.defaultPath) throws(LogFileError) {
@@ -70,6 +72,13 @@ public final class LogFile: Sendable {
                 self.batchWriteScheduled.store(false, ordering: .releasing)
                 self.flush()
             }
+        } else if !timedWriteScheduled.exchange(true, ordering: .acquiringAndReleasing) {
+            Task.detached(priority: .utility) {
+                try? await Task.sleep(for: Self.flushInterval)
+                // Cleared before writing: a line appended from here on schedules the next write.
+                self.timedWriteScheduled.store(false, ordering: .releasing)
+                self.flush()
+            }
         }
     }
 
@@ -94,7 +103,7 @@ public final class LogFile: Sendable {
     }
 }
 
-/// Flushes every ``LogFile`` each ``LogFile/flushInterval``, and at exit.
+/// Flushes every ``LogFile`` at exit.
 private final class LogWriter: Sendable {
     static let shared = LogWriter()
 
@@ -102,12 +111,6 @@ private final class LogWriter: Sendable {
 
     private init() {
         atexit { LogWriter.shared.flushAll() }
-        Task.detached(priority: .utility) {
-            while true {
-                try? await Task.sleep(for: LogFile.flushInterval)
-                LogWriter.shared.flushAll()
-            }
-        }
     }
 
     func add(_ file: LogFile) { files.withLock { $0.append(file) } }

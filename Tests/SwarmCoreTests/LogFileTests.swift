@@ -24,4 +24,20 @@ import Testing
             #expect(own.map(String.init) == expected, "thread \(thread): every line whole, in order")
         }
     }
+
+    /// Nothing flushes by hand here: each line must reach the file by itself, the second one too
+    /// (it comes after the first write, so it needs a write of its own).
+    @Test func linesReachTheFileWithoutAFlush() async throws {
+        let scratch = try ScratchFolder()
+        let path = scratch.url.appendingPathComponent("logger.log").path
+        let log = try LogFile(path: path)
+        for line in ["P2PTracker,first", "P2PTracker,second"] {
+            log.append(line: line)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains(line + "\n"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "P2PTracker,first\nP2PTracker,second\n")
+    }
 }
