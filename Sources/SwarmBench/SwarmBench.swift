@@ -88,6 +88,7 @@ struct SwarmBench: ParsableCommand {
             case .ui:
                 rows.append(try bench.terminalUI(big!))
             }
+            bench.stopProcesses()
         }
         print("")
         print("| scenario | Swarm | baseline (same run) | ratio or figure vs target |")

@@ -29,9 +29,15 @@ final class Workbench {
         guard FileManager.default.changeCurrentDirectoryPath(root.path) else { throw BenchError("cannot enter \(root.path)") }
     }
 
+    /// Stops every process still running, so that none idles through the next scenario.
+    func stopProcesses() {
+        for process in started { process.stop() }
+        started.removeAll()
+    }
+
     /// Stops every process still running and removes the scratch folder.
     func removeAll() {
-        for process in started { process.stop() }
+        stopProcesses()
         try? FileManager.default.removeItem(at: root)
     }
 
