@@ -24,12 +24,8 @@ enum Loopback {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// A port on 127.0.0.1 that nothing listens on now.
-    static func freePort() -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        return bindAnyPort(descriptor)
-    }
+    /// A port on 127.0.0.1 that nothing listens on now, for a process the bench starts.
+    static func freePort() -> Int { LoopbackPort.unused() }
 
     /// A connected socket to 127.0.0.1:`port` (-1 when refused; reads and writes then fail).
     static func connected(port: Int) -> Int32 {

@@ -28,23 +28,8 @@ enum Paths {
     static var seedPeer: URL { Bundle.module.url(forResource: "seed_peer", withExtension: "py", subdirectory: "Seed")! }
 }
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-func freePort() -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            _ = bind(descriptor, raw, length)
-            _ = getsockname(descriptor, raw, &length)
-        }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+/// A TCP port on 127.0.0.1 that nothing listens on right now, for a process the test starts.
+func freePort() -> Int { LoopbackPort.unused() }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; records a failure naming `what` if not.
 @discardableResult
