@@ -10,8 +10,8 @@ import Darwin
 ///
 /// Lines are gathered in memory and written ``flushInterval`` after the first of them came, by a
 /// background task (or at once, by another task, when a ``batchLimit`` of bytes is waiting), each
-/// batch in a single `write(2)` of whole lines. A log with nothing to write costs no wake-ups. A tracker answering 100,000 questions a second then makes tens of log writes a
-/// second, not 100,000. The file is opened with `O_APPEND`, so batches from different processes
+/// batch in a single `write(2)` of whole lines. A tracker answering 100,000 questions a second then
+/// makes tens of log writes a second, not 100,000; a log with nothing to write costs no wake-ups. The file is opened with `O_APPEND`, so batches from different processes
 /// never interleave mid-line. Every log is flushed at normal exit; a process killed with SIGKILL
 /// loses at most the last ``flushInterval`` of lines.
 public final class LogFile: Sendable {
