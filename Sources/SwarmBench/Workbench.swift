@@ -21,12 +21,46 @@ final class Workbench {
     let binaries: URL
     private var started: [Spawned] = []
 
+    /// The scratch folders of runs are named this, then their process id.
+    static let folderPrefix = "swarm-bench-"
+
     init(binaries: URL) throws {
         self.binaries = binaries
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-bench-\(getpid())")
+        Self.clearLeftovers(in: FileManager.default.temporaryDirectory)
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("\(Self.folderPrefix)\(getpid())")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("output"), withIntermediateDirectories: true)
         // Every process starts here, so their logger.log lands in the scratch folder.
         guard FileManager.default.changeCurrentDirectoryPath(root.path) else { throw BenchError("cannot enter \(root.path)") }
+    }
+
+    /// Clears what runs that died without cleaning up (a crash, SIGKILL) left in `directory`:
+    /// every process still working in their scratch folders (each process a run starts works
+    /// there) is killed, and the folders, gigabytes each, are removed.
+    static func clearLeftovers(in directory: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names where name.hasPrefix(folderPrefix) {
+            guard let owner = Int32(name.dropFirst(folderPrefix.count)), !isBenchRunning(owner) else { continue }
+            let folder = directory.appendingPathComponent(name).path
+            let stray = processes(workingIn: folder)
+            for pid in stray { kill(pid, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: folder)
+            print("removed what an earlier run (process \(owner)) left: its scratch folder and \(stray.count) processes")
+        }
+    }
+
+    /// Whether `pid` is a live `swarm-bench`.
+    private static func isBenchRunning(_ pid: Int32) -> Bool {
+        let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+        return name.trimmingCharacters(in: .whitespacesAndNewlines) == "swarm-bench"
+    }
+
+    /// The processes whose working directory is `folder` or inside it (removed or not).
+    private static func processes(workingIn folder: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let directory = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
+            return directory == folder || directory.hasPrefix(folder + "/") || directory.hasPrefix(folder + " (deleted)")
+        }
     }
 
     /// Stops every process still running, so that none idles through the next scenario.

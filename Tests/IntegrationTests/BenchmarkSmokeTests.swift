@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// A tiny run of `swarm-bench`, so the benchmark keeps working; the full run is the README's command.
-@Suite struct BenchmarkSmokeTests {
+/// One run at a time: each clears what dead runs left, and the leftovers test must see its own run do it.
+@Suite(.serialized) struct BenchmarkSmokeTests {
     @Test func tinyBenchmarkRunsEveryScenarioAndPrintsFigures() async throws {
         let workspace = try Workspace()
         let bench = try workspace.start(
@@ -22,6 +23,31 @@ import Testing
             let figure = try #require(text.flatMap { Double($0) }, "a measured figure in \(row)")
             #expect(scenario == "terminal UI" ? figure >= 0 : figure > 0, "a measured figure in \(row)")
         }
+        await workspace.tearDown()
+    }
+
+    /// A run that died without cleaning up leaves processes working in its scratch folder, and
+    /// the folder; the next run stops the one and removes the other.
+    @Test func leftoversOfADeadRunAreCleared() async throws {
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-bench-\(gone.processIdentifier)")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("output"), withIntermediateDirectories: true)
+        let stray = Process()
+        stray.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        stray.arguments = ["600"]
+        stray.currentDirectoryURL = folder
+        try stray.run()
+        defer { if stray.isRunning { stray.terminate() } }
+        let workspace = try Workspace()
+        let bench = try workspace.start("bench", Paths.binaries.appendingPathComponent("swarm-bench"), ["-only", "sha1", "-mib", "1"])
+        await waitUntil("the benchmark finishes", timeout: .seconds(120)) { !bench.isRunning }
+        #expect(bench.process.terminationStatus == 0, "\(bench.output)")
+        #expect(bench.output.contains("removed what an earlier run (process \(gone.processIdentifier)) left"), "\(bench.output)")
+        await waitUntil("the stray process is stopped") { !stray.isRunning }
+        #expect(!FileManager.default.fileExists(atPath: folder.path))
         await workspace.tearDown()
     }
 
