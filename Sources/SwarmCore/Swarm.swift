@@ -118,8 +118,12 @@ public actor Swarm {
     private var fetches: [ChunkIndex: Task<Void, Never>] = [:]
     /// The holder each in-flight chunk is being fetched from (its first fetch).
     private var sources: [ChunkIndex: PeerAddress] = [:]
+    /// When each in-flight chunk's first fetch started.
+    private var startedAt: [ChunkIndex: ContinuousClock.Instant] = [:]
     /// Endgame: second fetches of the last chunks, from another holder.
     private var duplicates: [ChunkIndex: Task<Void, Never>] = [:]
+    /// Which first fetches are slow enough for a second copy.
+    private var endgame = EndgamePolicy()
     /// Chunks being committed now, so a second fetch finishing meanwhile is dropped.
     private var committing: Set<ChunkIndex> = []
     private var announcedComplete = false
@@ -281,14 +285,15 @@ public actor Swarm {
         startEndgame()
     }
 
-    /// Once every missing chunk is being fetched, free slots ask a second holder for them; the
-    /// first copy to arrive is kept and the other fetch is cancelled, so one slow peer cannot
-    /// hold back the end of a download.
+    /// Once every missing chunk is being fetched, free slots ask a second holder for those whose
+    /// fetch is slow (``EndgamePolicy``); the first copy to arrive is kept and the other fetch is
+    /// cancelled, so one slow peer cannot hold back the end of a download.
     private func startEndgame() {
         guard !paused, inFlight.count == store.total - held.count else { return }
         var free = configuration.maxConcurrentFetches - inFlight.count - duplicates.count
+        let now = ContinuousClock.now
         for index in inFlight.sorted() where free > 0 && duplicates[index] == nil {
-            guard let source = sources[index] else { continue }
+            guard let source = sources[index], let started = startedAt[index], endgame.isSlow(age: now - started) else { continue }
             free -= 1
             duplicates[index] = Task { await self.duplicate(index, avoiding: source) }
         }
@@ -315,6 +320,7 @@ public actor Swarm {
             inFlight.remove(index)
             fetches[index] = nil
             sources[index] = nil
+            startedAt[index] = nil
             wake.yield()
         }
         guard let tracker else { return }
@@ -344,6 +350,7 @@ public actor Swarm {
         for holder in candidates where !Task.isCancelled && hasRoom(holder) {
             triedAny = true
             sources[index] = holder
+            startedAt[index] = .now
             if await fetch(index, from: holder, digest: digest) {
                 if held.contains(index) { duplicates[index]?.cancel() }
                 return
@@ -406,6 +413,7 @@ public actor Swarm {
         requested.removeAll { $0 == index }
         availability[index, default: 0] += 1
         await tracker?.register(index, digest)
+        endgame.record(ContinuousClock.now - started)
         let seconds = (ContinuousClock.now - started).seconds
         logger.info("fetched chunk \(index) (\(received.byteCount) bytes) from \(holder) in \(Int(seconds * 1000)) ms")
         emit(.fetched(index, from: holder, bytes: received.byteCount, seconds: seconds))
