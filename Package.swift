@@ -69,10 +69,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Blocking loopback sockets and ports for the processes the tests and swarm-bench start.
+        .target(name: "LoopbackSupport"),
         .executableTarget(
             name: "SwarmBench",
             dependencies: [
-                "SwarmCore", "SwarmProtocol", "SwarmTUI",
+                "SwarmCore", "SwarmProtocol", "SwarmTUI", "LoopbackSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -101,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TrackerCommand", "ClientCommand", "SwarmBench", "SwarmProtocol", "SwarmCore"],
+            dependencies: ["TrackerCommand", "ClientCommand", "SwarmBench", "SwarmProtocol", "SwarmCore", "LoopbackSupport"],
             resources: [.copy("Seed")]
         ),
     ]

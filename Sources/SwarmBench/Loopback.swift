@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 import Foundation
+import LoopbackSupport
 import SwarmCore
 import SwarmProtocol
 import Synchronization
@@ -14,55 +15,12 @@ import Glibc
 enum Loopback {
     /// Binds `descriptor` to a free port on 127.0.0.1; returns the port.
     static func bindAnyPort(_ descriptor: Int32) -> Int {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var address = LoopbackSocket.address(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length); return getsockname(descriptor, $0, &length) }
         }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// A port on 127.0.0.1 that nothing listens on now, for a process the bench starts.
-    static func freePort() -> Int { LoopbackPort.unused() }
-
-    /// A connected socket to 127.0.0.1:`port` (-1 when refused; reads and writes then fail).
-    static func connected(port: Int) -> Int32 {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(descriptor)
-            return -1
-        }
-        return descriptor
-    }
-
-    /// Writes `question` on `descriptor` and reads until the answer's `\n`; `nil` if the link broke.
-    static func roundTrip(_ question: [UInt8], on descriptor: Int32) -> String? {
-        guard write(descriptor, question, question.count) == question.count else { return nil }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while answer.last != UInt8(ascii: "\n") {
-            let count = read(descriptor, &buffer, buffer.count)
-            guard count > 0 else { return nil }
-            answer += buffer[0..<count]
-        }
-        return String(decoding: answer, as: UTF8.self)
-    }
-
-    /// One question to a tracker on 127.0.0.1:`port` over a new connection; `nil` if it is not up.
-    static func ask(port: Int, _ message: String) -> String? {
-        let descriptor = connected(port: port)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        return roundTrip(Array(message.utf8), on: descriptor)
     }
 
     /// A byte range of a file.
@@ -153,7 +111,7 @@ enum Loopback {
         listen(listener, 1)
         let path = file.path
         Thread {
-            let out = connected(port: port)
+            let out = LoopbackSocket.connected(port: port) ?? -1
             let input = open(path, O_RDONLY)
             var offset = off_t(part.offset)
             let end = part.offset + part.count
@@ -190,7 +148,7 @@ enum Loopback {
     /// One thread drives them all with `poll(2)`, as load generators such as wrk do, so the
     /// figure is the server's and not the cost of switching between many blocked threads.
     static func roundTrips(port: Int, connections: Int, seconds: Int) throws -> [Double] {
-        var links = (0..<connections).map { _ in pollfd(fd: connected(port: port), events: Int16(POLLIN), revents: 0) }
+        var links = (0..<connections).map { _ in pollfd(fd: LoopbackSocket.connected(port: port) ?? -1, events: Int16(POLLIN), revents: 0) }
         defer { for link in links where link.fd >= 0 { close(link.fd) } }
         guard links.allSatisfy({ $0.fd >= 0 }) else { throw BenchError("cannot open \(connections) connections to port \(port)") }
         let question = Array("WHERE_CHUNK,1\n".utf8)

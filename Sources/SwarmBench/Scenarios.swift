@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackSupport
 import Synchronization
 import SwarmCore
 import SwarmProtocol
@@ -174,14 +175,16 @@ extension Workbench {
         let client = try startClient("startup", folder: folder, trackerPort: port)
         try waitFor("the client to hash its chunks", timeout: .seconds(300)) { client.output.contains("] registered \(chunks) chunk") }
         let hashed = ContinuousClock.now
-        let probe = Loopback.connected(port: port)
+        guard let probe = LoopbackSocket.connected(port: port) else { throw BenchError("the tracker refused the probe connection") }
         defer { close(probe) }
-        let question = Array("WHERE_CHUNK,\(chunks)\n".utf8)
+        let question = "WHERE_CHUNK,\(chunks)\n"
         var latencies: [Double] = []
         let deadline = hashed + .seconds(60)
         while ContinuousClock.now < deadline {
             let asked = ContinuousClock.now
-            guard let answer = Loopback.roundTrip(question, on: probe) else { throw BenchError("the tracker closed the probe connection") }
+            guard let answer = LoopbackSocket.exchange(question, on: probe), answer.hasSuffix("\n") else {
+                throw BenchError("the tracker closed the probe connection")
+            }
             latencies.append((ContinuousClock.now - asked).milliseconds)
             if answer.hasPrefix("GET_CHUNK_FROM") { break }
         }
@@ -203,7 +206,7 @@ extension Workbench {
         let (_, port) = try startTracker()
         // Registrations get no answer: send one, then ask once to know it has been read.
         let registration = "LOCAL_CHUNKS,1,\(String(repeating: "a", count: 40)),127.0.0.1,6000\nWHERE_CHUNK,1\n"
-        guard Loopback.ask(port: port, registration)?.hasPrefix("GET_CHUNK_FROM,1,") == true else {
+        guard LoopbackSocket.ask(port: port, registration)?.hasPrefix("GET_CHUNK_FROM,1,") == true else {
             throw BenchError("the tracker did not take the registration")
         }
         let tracker = try Loopback.roundTrips(port: port, connections: connections, seconds: seconds)

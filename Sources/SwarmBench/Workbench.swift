@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackSupport
 import Synchronization
 import SwarmCore
 import SwarmProtocol
@@ -136,9 +137,9 @@ final class Workbench {
 
     /// Starts a tracker on a free port; returns it once it answers.
     func startTracker() throws -> (Spawned, Int) {
-        let port = Loopback.freePort()
+        let port = LoopbackPort.unused()
         let tracker = try spawn("tracker", "tracker-\(port)", ["-port", "\(port)"])
-        try waitFor("the tracker to answer", timeout: .seconds(30)) { Loopback.ask(port: port, "WHERE_CHUNK,1\n") != nil }
+        try waitFor("the tracker to answer", timeout: .seconds(30)) { LoopbackSocket.ask(port: port, "WHERE_CHUNK,1\n")?.hasSuffix("\n") == true }
         return (tracker, port)
     }
 
@@ -152,7 +153,7 @@ final class Workbench {
     ) throws -> Spawned {
         try spawn(
             "client", name,
-            ["-folder", folder.path, "-transfer_port", "\(Loopback.freePort())", "-name", name, "-tracker", "127.0.0.1:\(trackerPort)"]
+            ["-folder", folder.path, "-transfer_port", "\(LoopbackPort.unused())", "-name", name, "-tracker", "127.0.0.1:\(trackerPort)"]
                 + (terminal == nil ? ["-headless"] : []) + extra,
             terminal: terminal
         )
@@ -188,7 +189,7 @@ final class Workbench {
     func startSeeder(_ file: TestFile, trackerPort: Int, name: String = "seeder") throws -> Spawned {
         let seeder = try startClient(name, folder: file.seeder, trackerPort: trackerPort)
         try waitFor("the seeder to register", timeout: .seconds(120)) {
-            Loopback.ask(port: trackerPort, "WHERE_CHUNK,\(file.chunks)\n")?.hasPrefix("GET_CHUNK_FROM") == true
+            LoopbackSocket.ask(port: trackerPort, "WHERE_CHUNK,\(file.chunks)\n")?.hasPrefix("GET_CHUNK_FROM") == true
         }
         return seeder
     }

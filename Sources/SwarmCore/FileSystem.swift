@@ -48,7 +48,7 @@ enum FileSystem {
         while offset < bytes.count {
             let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 && errno == EINTR { continue }
-            guard written >= 0 else { throw FileSystemError(path: path, reason: lastError) }
+            guard written > 0 else { throw FileSystemError(path: path, reason: written == 0 ? "nothing was written" : lastError) }
             offset += written
         }
     }
@@ -65,7 +65,7 @@ enum FileSystem {
             let batch = buffers[first..<min(buffers.count, first + maximumVectors)]
             let written = withVectors(batch, &vectors) { writev(descriptor, $0, Int32($0.count)) }
             if written < 0 && errno == EINTR { continue }
-            guard written >= 0 else { throw FileSystemError(path: path, reason: lastError) }
+            guard written > 0 else { throw FileSystemError(path: path, reason: written == 0 ? "nothing was written" : lastError) }
             var skipped = written
             while skipped > 0 {
                 let taken = min(skipped, buffers[first].readableBytes)

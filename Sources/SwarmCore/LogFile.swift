@@ -11,9 +11,10 @@ import Darwin
 /// Lines are gathered in memory and written ``flushInterval`` after the first of them came, by a
 /// background task (or at once, by another task, when a ``batchLimit`` of bytes is waiting), each
 /// batch in a single `write(2)` of whole lines. A tracker answering 100,000 questions a second then
-/// makes tens of log writes a second, not 100,000; a log with nothing to write costs no wake-ups. The file is opened with `O_APPEND`, so batches from different processes
-/// never interleave mid-line. Every log is flushed at normal exit; a process killed with SIGKILL
-/// loses at most the last ``flushInterval`` of lines.
+/// makes tens of log writes a second, not 100,000; a log with nothing to write costs no wake-ups.
+/// The file is opened with `O_APPEND`, so batches from different processes never interleave
+/// mid-line. Every log is flushed at normal exit; a process killed with SIGKILL loses at most the
+/// last ``flushInterval`` of lines.
 public final class LogFile: Sendable {
     /// The seed's log file name, in the working directory.
     public static let defaultPath = "logger.log"
@@ -90,15 +91,8 @@ public final class LogFile: Sendable {
                 return bytes
             }
             guard !batch.isEmpty else { return }
-            batch.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                    if written < 0 && errno == EINTR { continue }
-                    guard written > 0 else { return }
-                    offset += written
-                }
-            }
+            // A log that cannot be written loses the batch: logging never stops the process.
+            batch.withUnsafeBytes { raw in _ = try? FileSystem.writeAll(descriptor, raw, path: "log") }
         }
     }
 }

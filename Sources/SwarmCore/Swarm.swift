@@ -116,10 +116,8 @@ public actor Swarm {
     private var banned: Set<PeerAddress> = []
     private var activePerPeer: [PeerAddress: Int] = [:]
     private var fetches: [ChunkIndex: Task<Void, Never>] = [:]
-    /// The holder each in-flight chunk is being fetched from (its first fetch).
-    private var sources: [ChunkIndex: PeerAddress] = [:]
-    /// When each in-flight chunk's first fetch started.
-    private var startedAt: [ChunkIndex: ContinuousClock.Instant] = [:]
+    /// The holder each in-flight chunk is being fetched from (its first fetch), and since when.
+    private var firstFetches: [ChunkIndex: (holder: PeerAddress, since: ContinuousClock.Instant)] = [:]
     /// Endgame: second fetches of the last chunks, from another holder.
     private var duplicates: [ChunkIndex: Task<Void, Never>] = [:]
     /// Which first fetches are slow enough for a second copy.
@@ -293,9 +291,9 @@ public actor Swarm {
         var free = configuration.maxConcurrentFetches - inFlight.count - duplicates.count
         let now = ContinuousClock.now
         for index in inFlight.sorted() where free > 0 && duplicates[index] == nil {
-            guard let source = sources[index], let started = startedAt[index], endgame.isSlow(age: now - started) else { continue }
+            guard let first = firstFetches[index], endgame.isSlow(age: now - first.since) else { continue }
             free -= 1
-            duplicates[index] = Task { await self.duplicate(index, avoiding: source) }
+            duplicates[index] = Task { await self.duplicate(index, avoiding: first.holder) }
         }
     }
 
@@ -319,8 +317,7 @@ public actor Swarm {
         defer {
             inFlight.remove(index)
             fetches[index] = nil
-            sources[index] = nil
-            startedAt[index] = nil
+            firstFetches[index] = nil
             wake.yield()
         }
         guard let tracker else { return }
@@ -349,8 +346,7 @@ public actor Swarm {
         var triedAny = false
         for holder in candidates where !Task.isCancelled && hasRoom(holder) {
             triedAny = true
-            sources[index] = holder
-            startedAt[index] = .now
+            firstFetches[index] = (holder, .now)
             if await fetch(index, from: holder, digest: digest) {
                 if held.contains(index) { duplicates[index]?.cancel() }
                 return
@@ -413,8 +409,9 @@ public actor Swarm {
         requested.removeAll { $0 == index }
         availability[index, default: 0] += 1
         await tracker?.register(index, digest)
-        endgame.record(ContinuousClock.now - started)
-        let seconds = (ContinuousClock.now - started).seconds
+        let took = ContinuousClock.now - started
+        endgame.record(took)
+        let seconds = took.seconds
         logger.info("fetched chunk \(index) (\(received.byteCount) bytes) from \(holder) in \(Int(seconds * 1000)) ms")
         emit(.fetched(index, from: holder, bytes: received.byteCount, seconds: seconds))
         return true

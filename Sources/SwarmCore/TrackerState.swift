@@ -18,7 +18,7 @@ public enum TrackerState: Sendable, Equatable, CustomStringConvertible {
 
 extension Duration {
     /// Seconds with one decimal, e.g. `1.5 s`.
-    var secondsText: String {
+    public var secondsText: String {
         let (seconds, attoseconds) = components
         let tenths = Int((Double(seconds) + Double(attoseconds) / 1e18) * 10 + 0.5)
         return "\(tenths / 10).\(tenths % 10) s"

@@ -138,18 +138,15 @@ struct TrackerCommand: AsyncParsableCommand {
     /// Logs a summary line at notice level every `seconds` in which anything was asked.
     private static func report(_ server: TrackerServer, every seconds: Double, to logger: Logger) async {
         guard seconds > 0 else { return }
+        let interval = Duration.milliseconds(Int(seconds * 1000))
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            try? await Task.sleep(for: interval)
             let (questions, registrations) = server.activity.takeCounts()
             guard questions + registrations > 0 else { continue }
             let registry = server.registry
             logger.notice(
-                "last \(Self.secondsText(seconds)): \(questions) WHERE_CHUNK, \(registrations) LOCAL_CHUNKS; now \(server.openConnections) connections, \(registry.chunkCount) chunks, \(registry.registrationCount) registrations"
+                "last \(interval.secondsText): \(questions) WHERE_CHUNK, \(registrations) LOCAL_CHUNKS; now \(server.openConnections) connections, \(registry.chunkCount) chunks, \(registry.registrationCount) registrations"
             )
         }
-    }
-
-    private static func secondsText(_ seconds: Double) -> String {
-        seconds == seconds.rounded() ? "\(Int(seconds)) s" : "\(seconds) s"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoopbackSupport
 import SwarmCore
 import Testing
 
@@ -202,23 +203,7 @@ func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
 }
 
 /// A TCP connection to 127.0.0.1:`port` with a 2 s read timeout, or `nil` if refused. Close it.
-func connectLoopback(port: Int) -> Int32? {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var timeout = timeval(tv_sec: 2, tv_usec: 0)
-    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else {
-        close(descriptor)
-        return nil
-    }
-    return descriptor
-}
+func connectLoopback(port: Int) -> Int32? { LoopbackSocket.connected(port: port, readTimeout: .seconds(2)) }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
 func isListening(port: Int) -> Bool {
@@ -237,15 +222,5 @@ func send(_ text: String, to descriptor: Int32) -> Bool {
 /// Sends one `\n`-terminated message to our tracker and returns its one-line answer
 /// (empty when the tracker closed without answering, `nil` when it refused the connection).
 func ask(trackerPort port: Int, _ message: String) -> String? {
-    guard let descriptor = connectLoopback(port: port) else { return nil }
-    defer { close(descriptor) }
-    guard send(message + "\n", to: descriptor) else { return nil }
-    var answer = [UInt8]()
-    var buffer = [UInt8](repeating: 0, count: 1024)
-    while !answer.contains(UInt8(ascii: "\n")) {
-        let count = read(descriptor, &buffer, buffer.count)
-        guard count > 0 else { break }
-        answer += buffer[0..<count]
-    }
-    return String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    LoopbackSocket.ask(port: port, message + "\n", readTimeout: .seconds(2))?.trimmingCharacters(in: .whitespacesAndNewlines)
 }

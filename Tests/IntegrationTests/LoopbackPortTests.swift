@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SwarmCore
+@testable import LoopbackSupport
 
 @Suite struct LoopbackPortTests {
     @Test func portsAreFreeDistinctAndBelowTheEphemeralRange() {
