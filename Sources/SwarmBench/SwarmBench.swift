@@ -27,7 +27,7 @@ struct SwarmBench: ParsableCommand {
     @Option(name: .customLong("seconds", withSingleDash: true), help: "Duration of the tracker round-trip run.")
     var seconds = 10
 
-    @Option(name: .customLong("runs", withSingleDash: true), help: "Runs of the 1 -> 1 transfer and its baseline; medians are reported.")
+    @Option(name: .customLong("runs", withSingleDash: true), help: "Runs of the 1 -> 1 transfer and its baselines, and of the 1 -> many swarm; medians are reported.")
     var runs = 3
 
     @Option(
@@ -64,19 +64,16 @@ struct SwarmBench: ParsableCommand {
         let selected = try scenarios()
         print("swarm-bench: \(mebibytes) MiB in \(chunks) chunks, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Date())")
         var rows: [Row] = []
-        var rates: LinkRates?
         let needsBigFile = !Set(selected).isDisjoint(with: [.transfer, .sha1, .bigChunk, .ui])
         let big = needsBigFile ? try bench.makeFile("big", mebibytes: mebibytes, chunks: chunks) : nil
         for scenario in selected {
             print("running \(scenario.rawValue)...")
             switch scenario {
             case .transfer:
-                let row = try bench.oneToOne(big!, runs: runs)
-                rates = row.rates
-                rows.append(row.row)
+                rows.append(try bench.oneToOne(big!, runs: runs))
             case .swarm:
                 let data = try bench.makeFile("swarm", mebibytes: mebibytes / 4, chunks: 64)
-                rows.append(try bench.oneToMany(data, clients: clients, rates: rates ?? bench.linkRates(data)))
+                rows.append(try bench.oneToMany(data, clients: clients, runs: runs))
             case .sha1:
                 rows.append(try bench.sha1(of: big!))
             case .bigChunk:
