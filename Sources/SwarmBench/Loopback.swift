@@ -46,12 +46,13 @@ enum Loopback {
         }
     }
 
-    /// Seconds to copy `file` into `destination` doing the least a verifying client must: the
+    /// Copies `file` into `destination` doing the least a verifying client must, timed, with the
+    /// CPU time the bench process used meanwhile (its sending and receiving threads): the
     /// file split into `streams` parts, each sent over its own connection as ``copy(file:)``
     /// sends, and received by a thread that hashes every read with SHA-1 while a second thread
     /// writes it to the file (four 1 MiB buffers per stream). With one stream per core, this is
     /// about as fast as a verified transfer can go on the machine, with no protocol at all.
-    static func verifiedCopy(file: URL, to destination: URL, streams: Int) throws -> Double {
+    static func verifiedCopy(file: URL, to destination: URL, streams: Int) throws -> Measured {
         let size = try size(of: file)
         let share = size / streams
         let parts = (0..<streams).map { Part(offset: $0 * share, count: $0 == streams - 1 ? size - $0 * share : share) }
@@ -60,6 +61,7 @@ enum Loopback {
         guard output >= 0 else { throw BenchError("cannot create \(destination.path): \(String(cString: strerror(errno)))") }
         defer { close(output) }
         let outcomes = Mutex<[Result<SHA1Digest, any Error>?]>(Array(repeating: nil, count: streams))
+        let cpuBefore = rusage.ofThisProcess.cpuTime
         let seconds = Timing.seconds {
             let done = DispatchGroup()
             for (position, part) in parts.enumerated() {
@@ -72,10 +74,11 @@ enum Loopback {
             }
             done.wait()
         }
+        let cpuSeconds = (rusage.ofThisProcess.cpuTime - cpuBefore).seconds
         for (outcome, digest) in zip(outcomes.withLock { $0 }, expected) {
             guard try outcome?.get() == digest else { throw BenchError("the verified copy's SHA-1 differs from the file's") }
         }
-        return seconds
+        return Measured(seconds: seconds, cpuSeconds: cpuSeconds)
     }
 
     /// Receives `part` of `file` hashing each read and writing it at its place in `output`

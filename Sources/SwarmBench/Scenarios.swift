@@ -9,10 +9,21 @@ import SwarmTUI
 import Glibc
 #endif
 
-/// Loopback rates of one file, bytes per second: raw (read and discard) and verified (hash and write).
+/// Loopback rates of one file, bytes per second: raw (read and discard) and verified (hash and
+/// write); and the CPU the verified copy used, seconds per GiB (sender and receiver together).
 struct LinkRates {
     let raw: Double
     let verified: Double
+    let verifiedCPUPerGiB: Double
+}
+
+/// One timed piece of work: its wall-clock seconds and the CPU seconds it used.
+struct Measured {
+    let seconds: Double
+    let cpuSeconds: Double
+
+    /// CPU seconds per GiB of `bytes` moved.
+    func cpuPerGiB(_ bytes: Int) -> Double { cpuSeconds * 1_073_741_824 / Double(bytes) }
 }
 
 extension Workbench {
@@ -21,13 +32,15 @@ extension Workbench {
 
     /// 1 seeder → 1 client over real processes, from starting the client to its exit with every
     /// chunk on disk, against a raw loopback copy of the same bytes and against a verified copy
-    /// (the least work a verifying client does); each `runs` times, medians.
+    /// (the least work a verifying client does); each `runs` times, medians. Beside the times,
+    /// the CPU the client and the seeder used, against the verified copy's.
     func oneToOne(_ file: TestFile, runs: Int) throws -> Row {
         let (_, port) = try startTracker()
-        try startSeeder(file, trackerPort: port)
+        let seeder = try startSeeder(file, trackerPort: port)
         var raw: [Double] = []
-        var verified: [Double] = []
-        var swarm: [Double] = []
+        var verified: [Measured] = []
+        var swarm: [Measured] = []
+        var clientCPU: [Double] = []
         var peak = 0
         try warmPageCache(file)
         for run in 1...runs {
@@ -35,11 +48,15 @@ extension Workbench {
             let folder = try emptyFolder("leecher\(run)", total: file.chunks)
             var exit: Spawned.Exit?
             sync()
-            swarm.append(try Timing.seconds {
+            let seederBefore = seeder.cpuTime()
+            let seconds = try Timing.seconds {
                 let client = try startClient("leecher\(run)", folder: folder, trackerPort: port, extra: ["-exit-when-complete"])
                 exit = client.waitForExit(timeout: .seconds(600))
-            })
+            }
             guard let exit, exit.succeeded else { throw BenchError("the client did not finish: \(exit.map { "status \($0.status)" } ?? "still running")") }
+            let seederCPU = try Self.difference(seeder.cpuTime(), seederBefore, of: "the seeder")
+            swarm.append(Measured(seconds: seconds, cpuSeconds: exit.cpuTime.seconds + seederCPU))
+            clientCPU.append(exit.cpuTime.seconds)
             peak = max(peak, exit.peakResidentBytes)
             try verify(folder, holds: file)
             try FileManager.default.removeItem(at: folder)
@@ -47,25 +64,40 @@ extension Workbench {
         // After the transfers, so that writing and dropping its gigabyte cannot touch them.
         for _ in 1...runs { verified.append(try verifiedCopy(file)) }
         let bytes = Double(file.bytes)
-        let (rawSeconds, verifiedSeconds, swarmSeconds) = (raw.percentile(0.5), verified.percentile(0.5), swarm.percentile(0.5))
+        let rawSeconds = raw.percentile(0.5)
+        let verifiedSeconds = verified.map(\.seconds).percentile(0.5)
+        let swarmSeconds = swarm.map(\.seconds).percentile(0.5)
+        let swarmCPU = swarm.map { $0.cpuPerGiB(file.bytes) }.percentile(0.5)
+        let verifiedCPU = verified.map { $0.cpuPerGiB(file.bytes) }.percentile(0.5)
+        let clientShare = clientCPU.map { $0 * 1_073_741_824 / bytes }.percentile(0.5)
         return Row(
             scenario: "1 seeder -> 1 client, \(Format.mebibytes(file.bytes)) in \(file.chunks) chunks (median of \(runs))",
-            swarm: Format.rate(bytes / swarmSeconds) + " (runs: " + swarm.map { Format.rate(bytes / $0) }.joined(separator: ", ")
-                + "; client peak RSS " + Format.mebibytes(peak) + ")",
+            swarm: Format.rate(bytes / swarmSeconds) + " (runs: " + swarm.map { Format.rate(bytes / $0.seconds) }.joined(separator: ", ")
+                + "; client peak RSS " + Format.mebibytes(peak) + "); CPU " + Format.cpuPerGiB(swarmCPU)
+                + String(format: " (client %.2f)", clientShare),
             baseline: "raw loopback copy " + Format.rate(bytes / rawSeconds) + "; verified copy (\(Self.cores) streams, SHA-1, write to a file) "
-                + Format.rate(bytes / verifiedSeconds),
-            verdict: "\(Format.ratio(rawSeconds / swarmSeconds)) (target >= 0.80); \(Format.ratio(verifiedSeconds / swarmSeconds)) of the verified copy"
+                + Format.rate(bytes / verifiedSeconds) + ", CPU " + Format.cpuPerGiB(verifiedCPU),
+            verdict: "\(Format.ratio(rawSeconds / swarmSeconds)) (target >= 0.80); \(Format.ratio(verifiedSeconds / swarmSeconds)) of the verified copy; "
+                + "CPU \(Format.ratio(swarmCPU / verifiedCPU)) x the verified copy's"
         )
+    }
+
+    /// CPU seconds between two readings of a running process's CPU time.
+    static func difference(_ after: Duration?, _ before: Duration?, of process: String) throws -> Double {
+        guard let after, let before else { throw BenchError("cannot read the CPU time of \(process)") }
+        return (after - before).seconds
     }
 
     /// The loopback rates of `file`, measured once.
     func linkRates(_ file: TestFile) throws -> LinkRates {
         let bytes = Double(file.bytes)
-        return LinkRates(raw: bytes / (try Loopback.copy(file: file.whole)), verified: bytes / (try verifiedCopy(file)))
+        let raw = try Loopback.copy(file: file.whole)
+        let verified = try verifiedCopy(file)
+        return LinkRates(raw: bytes / raw, verified: bytes / verified.seconds, verifiedCPUPerGiB: verified.cpuPerGiB(file.bytes))
     }
 
-    /// Seconds of a ``Loopback/verifiedCopy(file:to:streams:)`` of `file`, one stream per core.
-    private func verifiedCopy(_ file: TestFile) throws -> Double {
+    /// A ``Loopback/verifiedCopy(file:to:streams:)`` of `file`, one stream per core.
+    private func verifiedCopy(_ file: TestFile) throws -> Measured {
         let copy = root.appendingPathComponent("verified-copy.bin")
         defer { try? FileManager.default.removeItem(at: copy) }
         return try Loopback.verifiedCopy(file: file.whole, to: copy, streams: Self.cores)
@@ -86,21 +118,24 @@ extension Workbench {
         let served = median.fromClients + median.fromSeeder
         return Row(
             scenario: "1 seeder -> \(clients) clients, \(Format.mebibytes(file.bytes)) in \(file.chunks) chunks (median of \(runs))",
-            swarm: String(format: "%.2f s (runs: %@); clients served each other %@ of %@ (%.0f%%)", median.seconds,
+            swarm: String(format: "%.2f s (runs: %@); clients served each other %@ of %@ (%.0f%%); CPU %@ received", median.seconds,
                           outcomes.map { String(format: "%.2f s", $0.seconds) }.joined(separator: ", "),
                           Format.mebibytes(median.fromClients), Format.mebibytes(served),
-                          100 * Double(median.fromClients) / Double(max(1, served))),
-            baseline: String(format: "bound %.2f s (%d x the bytes at %@); verified bound %.2f s (at %@)", median.bound, clients,
-                             Format.rate(median.rates.raw), median.verifiedBound, Format.rate(median.rates.verified)),
+                          100 * Double(median.fromClients) / Double(max(1, served)), Format.cpuPerGiB(median.cpuPerGiB)),
+            baseline: String(format: "bound %.2f s (%d x the bytes at %@); verified bound %.2f s (at %@, CPU %@)", median.bound, clients,
+                             Format.rate(median.rates.raw), median.verifiedBound, Format.rate(median.rates.verified),
+                             Format.cpuPerGiB(median.rates.verifiedCPUPerGiB)),
             verdict: "\(Format.ratio(median.seconds / median.bound)) x the bound (target <= 2); "
-                + "\(Format.ratio(median.seconds / median.verifiedBound)) x the verified bound"
+                + "\(Format.ratio(median.seconds / median.verifiedBound)) x the verified bound; "
+                + "CPU \(Format.ratio(median.cpuPerGiB / median.rates.verifiedCPUPerGiB)) x the verified copy's"
         )
     }
 
-    /// One 1 → many run: how long it took, the bytes the seeder and the clients served, and the
-    /// loopback rates measured just after it.
+    /// One 1 → many run: how long it took, the bytes the seeder and the clients served, the CPU
+    /// they all used per GiB received, and the loopback rates measured just after it.
     struct SwarmRun {
         let seconds: Double
+        let cpuPerGiB: Double
         let fromSeeder: Int
         let fromClients: Int
         let rates: LinkRates
@@ -119,15 +154,20 @@ extension Workbench {
         try warmPageCache(file)
         var processes: [Spawned] = []
         sync()
+        let seederBefore = seeder.cpuTime()
         let seconds = try Timing.seconds {
             processes = try folders.map { try startClient($0.lastPathComponent, folder: $0, trackerPort: port) }
             try waitFor("every client to complete", timeout: .seconds(600)) {
                 folders.allSatisfy { Self.listedCount($0) == file.chunks }
             }
         }
+        let seederCPU = try Self.difference(seeder.cpuTime(), seederBefore, of: "the seeder")
+        let clientsCPU: Double = try processes.map { client in
+            guard let exit = client.stop() else { throw BenchError("\(client.outputPath) did not stop") }
+            return exit.cpuTime.seconds
+        }.reduce(0, +)
         for folder in folders { try verify(folder, holds: file) }
         seeder.stop()
-        for process in processes { process.stop() }
         for folder in folders { try FileManager.default.removeItem(at: folder) }
         // After the run, as in the 1 -> 1 scenario: writing and dropping a copy must not touch it.
         let rates = try linkRates(file)
@@ -135,6 +175,7 @@ extension Workbench {
         let received = Double(file.bytes * clients)
         return SwarmRun(
             seconds: seconds,
+            cpuPerGiB: (seederCPU + clientsCPU) * 1_073_741_824 / received,
             fromSeeder: Self.servedCount(in: seeder.output) * chunkBytes,
             fromClients: processes.map { Self.servedCount(in: $0.output) }.reduce(0, +) * chunkBytes,
             rates: rates,

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// A `tracker` or `client` process the bench started, with what the kernel knows about it:
-/// its peak memory once it has exited, the CPU time of each of its threads while it runs.
+/// its peak memory and CPU time once it has exited, its CPU time (all of it, or one thread's)
+/// while it runs.
 ///
 /// Output goes to a file, or (for the terminal UI) to a pseudo-terminal the bench drains.
 final class Spawned: @unchecked Sendable {
@@ -22,6 +23,8 @@ final class Spawned: @unchecked Sendable {
         let status: Int32
         /// Peak resident memory, in bytes.
         let peakResidentBytes: Int
+        /// CPU time of all its threads, user and system.
+        let cpuTime: Duration
         /// Whether it exited normally with status 0.
         var succeeded: Bool { status & 0x7f == 0 && (status >> 8) & 0xff == 0 }
     }
@@ -114,7 +117,7 @@ final class Spawned: @unchecked Sendable {
             var usage = rusage()
             let reaped = wait4(pid, &status, WNOHANG, &usage)
             if reaped == pid {
-                exit = Exit(status: status, peakResidentBytes: Int(usage.ru_maxrss) * 1024)
+                exit = Exit(status: status, peakResidentBytes: Int(usage.ru_maxrss) * 1024, cpuTime: usage.cpuTime)
                 return exit
             }
             if reaped < 0 && errno != EINTR { return nil }
@@ -136,6 +139,17 @@ final class Spawned: @unchecked Sendable {
         return waitForExit(timeout: .seconds(5))
     }
 
+    /// CPU time used so far by all its threads, user and system (10 ms steps), if it is running.
+    func cpuTime() -> Duration? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.lastIndex(of: ")")
+        else { return nil }
+        // After the parenthesized name: state is field 3 of proc(5), utime 14, stime 15, in clock ticks.
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        guard fields.count > 12, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }
+        return .milliseconds((user + system) * 1000 / Int64(sysconf(Int32(_SC_CLK_TCK))))
+    }
+
     /// CPU time used so far by its thread named `name` (as set by the process), if there is one.
     func cpuTime(ofThreadNamed name: String) -> Duration? {
         let tasks = "/proc/\(pid)/task"
@@ -149,5 +163,19 @@ final class Spawned: @unchecked Sendable {
             return .nanoseconds(nanoseconds)
         }
         return nil
+    }
+}
+
+extension rusage {
+    /// User and system time together.
+    var cpuTime: Duration {
+        .seconds(ru_utime.tv_sec + ru_stime.tv_sec) + .microseconds(ru_utime.tv_usec + ru_stime.tv_usec)
+    }
+
+    /// This process's usage so far, all threads.
+    static var ofThisProcess: rusage {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage
     }
 }

@@ -121,6 +121,9 @@ enum Format {
     static func mebibytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
 
     static func ratio(_ value: Double) -> String { String(format: "%.3g", value) }
+
+    /// CPU seconds per GiB moved.
+    static func cpuPerGiB(_ seconds: Double) -> String { String(format: "%.2f s per GiB", seconds) }
 }
 
 enum Timing {
