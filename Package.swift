@@ -28,6 +28,7 @@ let package = Package(
             name: "SwarmCore",
             dependencies: [
                 "SwarmProtocol",
+                "CMalloc",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -45,6 +46,8 @@ let package = Package(
             ]
         ),
         .systemLibrary(name: "CNcurses"),
+        // glibc's allocator settings, for MemoryReuse.
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "SwarmTUI",
             dependencies: ["SwarmCore", "SwarmProtocol", "CNcurses"]
