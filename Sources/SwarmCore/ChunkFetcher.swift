@@ -53,6 +53,22 @@ public struct ChunkFetcher: Sendable {
     /// Event loops for the connections.
     public var group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
 
+    /// The receive buffer asked for on every chunk connection (`SO_RCVBUF`; Linux doubles it
+    /// for its bookkeeping). A fixed window of this size from the first byte, instead of the
+    /// kernel's auto-tuning from 128 KiB, measured on two cores: 1 -> 7 swarm CPU -21% and time
+    /// -19% (2.11 -> 1.71 s); 1 -> 1 CPU -10%. 1 and 4 MiB did no better.
+    static let receiveBufferSize = 2 << 20
+
+    /// ``receiveBufferSize`` where the system grants it; `nil` (auto-tuning) where
+    /// `net.core.rmem_max` is lower (208 KiB on a stock Linux), since a request is silently cut
+    /// to that maximum and a fixed buffer that small would be slower than auto-tuning.
+    static let receiveBuffer: Int? = {
+        guard let text = try? FileSystem.readText("/proc/sys/net/core/rmem_max"),
+            let maximum = Int(text.filter(\.isNumber)), maximum >= receiveBufferSize
+        else { return nil }
+        return receiveBufferSize
+    }()
+
     public init() {}
 
     /// Fetches chunk `index` from `holder` and checks it against `digest`.
@@ -134,14 +150,19 @@ public struct ChunkFetcher: Sendable {
         }
     }
 
-    private func connect(host: String, port: Int) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    /// A connection to a holder, set up for receiving one chunk.
+    func connect(host: String, port: Int) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         let stall = TimeAmount.nanoseconds(Int64(stallTimeout.seconds * 1e9))
-        return try await ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: false)
             // Reads of up to 1 MiB: a chunk arrives in fewer, larger buffers, each one hop to
             // the receiving task (NIO's default stops growing at 64 KiB).
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64 * 1024, initial: 256 * 1024, maximum: 1024 * 1024))
+        if let size = Self.receiveBuffer {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
+        }
+        return try await bootstrap
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(

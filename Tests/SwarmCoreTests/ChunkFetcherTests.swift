@@ -38,3 +38,24 @@ import Testing
         await server.shutdown()
     }
 }
+
+extension ChunkFetcherTests {
+    /// Chunk connections get a fixed 2 MiB receive buffer where the system grants one, and are
+    /// left to the kernel's auto-tuning where it would cut the request short.
+    @Test func chunkConnectionsAskForTheirReceiveBufferWhereGranted() async throws {
+        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in })
+        let channel = try await ChunkFetcher().connect(host: "127.0.0.1", port: server.localAddress.port!)
+        let granted = Int(try await channel.channel.getOption(ChannelOptions.socketOption(.so_rcvbuf)) as SocketOptionValue)
+        let maximum = try FileSystem.readText("/proc/sys/net/core/rmem_max").filter(\.isNumber)
+        if let maximum = Int(maximum), maximum >= ChunkFetcher.receiveBufferSize {
+            #expect(ChunkFetcher.receiveBuffer == ChunkFetcher.receiveBufferSize)
+            // Linux reports twice what was asked for: the other half is its bookkeeping.
+            #expect(granted == 2 * ChunkFetcher.receiveBufferSize)
+        } else {
+            #expect(ChunkFetcher.receiveBuffer == nil)
+            #expect(granted < 2 * ChunkFetcher.receiveBufferSize)
+        }
+        try await channel.channel.close()
+        await server.shutdown()
+    }
+}
