@@ -105,6 +105,32 @@ final class Workbench {
         return TestFile(whole: whole, seeder: seeder, chunks: chunks, bytes: mebibytes * 1_048_576)
     }
 
+    /// Writes `bytes` into a scratch file and deletes it, just before a timed section that will
+    /// fill about that much of the page cache.
+    ///
+    /// On this machine, writing into the page cache is fast into memory that files held moments
+    /// before and slow into memory left unused for a few seconds (a balloon device takes free
+    /// memory back): `dd` of 1 GiB ran at 0.45-1.1 GB/s after 6 idle seconds, 4.3-5.5 GB/s right
+    /// after another 1 GiB file was deleted, and 4.4-5.3 GB/s after this step. Without it, 1 -> 1
+    /// runs of one build went 536 MiB/s, 1.26 GiB/s, 545 MiB/s, depending on what ran before.
+    /// (Touching anonymous memory or tmpfs instead did not help.)
+    func preparePageCache(bytes: Int) throws {
+        let path = root.appendingPathComponent("page-cache-scratch").path
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw BenchError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer {
+            close(descriptor)
+            unlink(path)
+        }
+        let block = [UInt8](repeating: 0, count: 1 << 20)
+        var left = bytes
+        while left > 0 {
+            let written = block.withUnsafeBytes { write(descriptor, $0.baseAddress, min(left, $0.count)) }
+            guard written > 0 else { throw BenchError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            left -= written
+        }
+    }
+
     /// Reads the file and the seeder's chunks twice. Pages written moments before cost the kernel
     /// extra on their first reads (the first of three 1 -> 1 runs was up to 40% slower than the
     /// others without this), which is not what the transfer is measured for.
