@@ -30,8 +30,9 @@ extension Workbench {
     /// The cores of this machine: the verified copy runs one stream on each.
     static let cores = ProcessInfo.processInfo.activeProcessorCount
 
-    /// Memory a transfer uses beside the page cache it fills: buffers, processes.
-    static let memoryMargin = 512 << 20
+    /// The page cache to prepare before a transfer that writes `bytes`: those, and what the
+    /// processes use beside them (buffers), up to 512 MiB.
+    static func pageCache(for bytes: Int) -> Int { bytes + min(bytes / 2, 512 << 20) }
 
     /// 1 seeder → 1 client over real processes, from starting the client to its exit with every
     /// chunk on disk, against a raw loopback copy of the same bytes and against a verified copy
@@ -51,7 +52,7 @@ extension Workbench {
             let folder = try emptyFolder("leecher\(run)", total: file.chunks)
             var exit: Spawned.Exit?
             sync()
-            try preparePageCache(bytes: file.bytes + Self.memoryMargin)
+            try preparePageCache(bytes: Self.pageCache(for: file.bytes))
             let seederBefore = seeder.cpuTime()
             let seconds = try Timing.seconds {
                 let client = try startClient("leecher\(run)", folder: folder, trackerPort: port, extra: ["-exit-when-complete"])
@@ -104,7 +105,7 @@ extension Workbench {
     private func verifiedCopy(_ file: TestFile) throws -> Measured {
         let copy = root.appendingPathComponent("verified-copy.bin")
         defer { try? FileManager.default.removeItem(at: copy) }
-        try preparePageCache(bytes: file.bytes + Self.memoryMargin)
+        try preparePageCache(bytes: Self.pageCache(for: file.bytes))
         return try Loopback.verifiedCopy(file: file.whole, to: copy, streams: Self.cores)
     }
 
@@ -159,7 +160,7 @@ extension Workbench {
         try warmPageCache(file)
         var processes: [Spawned] = []
         sync()
-        try preparePageCache(bytes: file.bytes * clients + Self.memoryMargin)
+        try preparePageCache(bytes: Self.pageCache(for: file.bytes * clients))
         let seederBefore = seeder.cpuTime()
         let seconds = try Timing.seconds {
             processes = try folders.map { try startClient($0.lastPathComponent, folder: $0, trackerPort: port) }

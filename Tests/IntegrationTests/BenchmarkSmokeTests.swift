@@ -23,6 +23,11 @@ import Testing
             let figure = try #require(text.flatMap { Double($0) }, "a measured figure in \(row)")
             #expect(scenario == "terminal UI" ? figure >= 0 : figure > 0, "a measured figure in \(row)")
         }
+        // Transfers also compare their CPU per GiB with the verified copy's.
+        for row in rows.prefix(2) {
+            let cpu = row.split(separator: "CPU ").last?.split(separator: " ").first.flatMap { Double($0) }
+            #expect(row.hasSuffix("x the verified copy's |") && (cpu ?? 0) > 0, "a CPU ratio in \(row)")
+        }
         await workspace.tearDown()
     }
 
