@@ -98,6 +98,32 @@ final class ScratchFolder: Sendable {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])
     }
 
+    /// A download discarded after a batch reached the disk: the file it created is removed and
+    /// no descriptor is left open on it.
+    @Test func discardedDownloadClosesAndRemovesTheFileItWrote() async throws {
+        try write("local_chunks.txt", "1,LASTCHUNK\n")
+        let store = try ChunkStore.open(folder: folder.path)
+        let download = try await store.beginDownload(of: ChunkIndex(1))
+        try await download.append(ByteBuffer(bytes: [UInt8](repeating: 7, count: ChunkDownload.batchSize)))
+        try await download.append(ByteBuffer(string: "more"))
+        await download.discard()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])
+        let open = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")
+        }
+        #expect(!open.contains { $0.hasPrefix(download.path) }, "still open: \(open.filter { $0.contains(ChunkStore.partialPrefix) })")
+    }
+
+    @Test func emptyChunkIsReceivedAsAnEmptyFile() async throws {
+        try write("local_chunks.txt", "1,LASTCHUNK\n")
+        let store = try ChunkStore.open(folder: folder.path)
+        let received = try await store.beginDownload(of: ChunkIndex(1)).finish()
+        #expect(received.byteCount == 0)
+        try await store.commit(received)
+        #expect(try Data(contentsOf: folder.appendingPathComponent("chunk_1")).isEmpty)
+        #expect(try String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8) == "1,chunk_1\n1,LASTCHUNK\n")
+    }
+
     @Test func leftoverTemporaryFilesAreRemovedAtStartUp() throws {
         try write("local_chunks.txt", "1,LASTCHUNK\n")
         try write("\(ChunkStore.partialPrefix)1-1234", "half a chunk")
