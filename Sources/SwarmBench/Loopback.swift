@@ -11,7 +11,8 @@ import Glibc
 #endif
 
 /// Plain sockets on 127.0.0.1, and the loopback baselines: one sender (`sendfile`) and one
-/// receiver that reads and discards (raw) or hashes and writes (verified), nothing else.
+/// receiver that reads and discards (raw) or hashes and writes (verified), nothing else, with the
+/// receive buffer a client's chunk connections use.
 enum Loopback {
     /// Binds `descriptor` to a free port on 127.0.0.1; returns the port.
     static func bindAnyPort(_ descriptor: Int32) -> Int {
@@ -110,6 +111,12 @@ enum Loopback {
     private static func transfer(_ file: URL, _ part: Part, receive: (Int32) throws -> Int) throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(listener) }
+        // The receive buffer a client's chunk connections get, inherited by the accepted one:
+        // the baselines must not do without what makes Swarm faster (verified copy on this
+        // machine: 0.83-1.36 GiB/s with auto-tuning, 1.47-1.51 with it).
+        if var size = ChunkFetcher.receiveBuffer.map(Int32.init) {
+            setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let port = bindAnyPort(listener)
         listen(listener, 1)
         let path = file.path

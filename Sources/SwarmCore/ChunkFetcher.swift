@@ -62,7 +62,7 @@ public struct ChunkFetcher: Sendable {
     /// ``receiveBufferSize`` where the system grants it; `nil` (auto-tuning) where
     /// `net.core.rmem_max` is lower (208 KiB on a stock Linux), since a request is silently cut
     /// to that maximum and a fixed buffer that small would be slower than auto-tuning.
-    static let receiveBuffer: Int? = {
+    public static let receiveBuffer: Int? = {
         guard let text = try? FileSystem.readText("/proc/sys/net/core/rmem_max"),
             let maximum = Int(text.filter(\.isNumber)), maximum >= receiveBufferSize
         else { return nil }
