@@ -91,6 +91,7 @@ struct TrackerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MemoryReuse.keepFreedMemory()
         let logFile = try LogFile()
         let seedLog = LineLogHandler.seed(name: name, file: logFile)
         let console = LineLogHandler.console(name: name, level: verbose ? .info : .notice)
