@@ -134,9 +134,11 @@ public actor ChunkStore {
 
     /// Keeps a finished download as `chunk_<i>` and lists it, atomically; returns the new list.
     ///
-    /// The caller has checked the digest. If listing fails (disk full, read-only folder) the chunk
-    /// file is removed again, so the folder stays consistent, and the error is thrown. Commits may
-    /// overlap: each list write carries a version and an older one never replaces a newer one.
+    /// The caller has checked the digest. Commits may overlap: each list write carries a version
+    /// and an older one never replaces a newer one. If listing fails (disk full) the chunk is not
+    /// listed here and the error is thrown, but its file stays: a newer list, computed by an
+    /// overlapping commit before this one failed, may name it and be written once space returns,
+    /// and a listed chunk must never be missing. Unlisted, it is fetched again and replaced.
     @discardableResult
     public func commit(_ download: ReceivedChunk) async throws -> ChunkList {
         let index = download.index
@@ -164,7 +166,6 @@ public actor ChunkStore {
             }
         } catch {
             list.remove(index)
-            _ = try? await threadPool.runIfActive { unlink(finalPath) }
             throw error
         }
         let resolved = FileSystem.realPath(finalPath) ?? finalPath

@@ -124,6 +124,23 @@ final class ScratchFolder: Sendable {
         #expect(try String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8) == "1,chunk_1\n1,LASTCHUNK\n")
     }
 
+    /// When the list cannot be rewritten, the chunk is not listed in memory and the error is
+    /// thrown, but its verified file stays: a write of an overlapping commit, computed before
+    /// this one failed, may already name it, and a listed file must never be missing.
+    @Test func failedListWriteKeepsTheChunkFileUnlisted() async throws {
+        try write("local_chunks.txt", "2,LASTCHUNK\n")
+        let store = try ChunkStore.open(folder: folder.path)
+        let received = try await receive(store, 1, "first")
+        // A directory in the list's place: renaming the new list over it fails.
+        let list = folder.appendingPathComponent("local_chunks.txt")
+        try FileManager.default.removeItem(at: list)
+        try FileManager.default.createDirectory(at: list.appendingPathComponent("blocker"), withIntermediateDirectories: true)
+        await #expect(throws: FileSystemError.self) { try await store.commit(received) }
+        #expect(await store.heldIndexes.isEmpty)
+        #expect(store.servingPath(for: ChunkIndex(1)) == nil)
+        #expect(try String(contentsOf: folder.appendingPathComponent("chunk_1"), encoding: .utf8) == "first")
+    }
+
     @Test func leftoverTemporaryFilesAreRemovedAtStartUp() throws {
         try write("local_chunks.txt", "1,LASTCHUNK\n")
         try write("\(ChunkStore.partialPrefix)1-1234", "half a chunk")
