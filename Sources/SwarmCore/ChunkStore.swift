@@ -34,6 +34,10 @@ public actor ChunkStore {
     private var list: ChunkList
     private let served: Mutex<[ChunkIndex: String]>
     private var listVersion = 0
+    /// The newest list text and its version: a write takes whatever is newest when it starts,
+    /// so commits that overlap share one write.
+    private let newestList: NIOLockedValueBox<(version: Int, text: String)>
+    /// The version last written; held while writing, so writes go one at a time.
     private let writtenVersion = NIOLockedValueBox(0)
     private let threadPool: NIOThreadPool
 
@@ -41,6 +45,7 @@ public actor ChunkStore {
         self.folder = folder
         self.total = list.total
         self.list = list
+        self.newestList = NIOLockedValueBox((0, list.text))
         self.served = Mutex(paths)
         self.threadPool = threadPool
     }
@@ -134,8 +139,8 @@ public actor ChunkStore {
 
     /// Keeps a finished download as `chunk_<i>` and lists it, atomically; returns the new list.
     ///
-    /// The caller has checked the digest. Commits may overlap: each list write carries a version
-    /// and an older one never replaces a newer one. If listing fails (disk full) the chunk is not
+    /// The caller has checked the digest. Commits may overlap: a write takes the newest list, so
+    /// one write can list several chunks, and an older list never replaces a newer one. If listing fails (disk full) the chunk is not
     /// listed here and the error is thrown, but its file stays: a newer list, computed by an
     /// overlapping commit before this one failed, may name it and be written once space returns,
     /// and a listed chunk must never be missing. Unlisted, it is fetched again and replaced.
@@ -154,23 +159,33 @@ public actor ChunkStore {
         }
         // No suspension between reading and updating `list`: overlapping commits all land in it.
         list.add(index, fileName: name)
-        listVersion += 1
-        let (version, text, listPath, written) = (listVersion, list.text, "\(folder)/\(ChunkList.fileName)", writtenVersion)
+        let version = publishList()
+        let (listPath, written, newest) = ("\(folder)/\(ChunkList.fileName)", writtenVersion, newestList)
         do {
             try await threadPool.runIfActive {
                 try written.withLockedValue { writtenVersion in
                     guard version > writtenVersion else { return }
+                    let (newestVersion, text) = newest.withLockedValue { $0 }
                     try FileSystem.replaceAtomically(listPath, with: text)
-                    writtenVersion = version
+                    writtenVersion = newestVersion
                 }
             }
         } catch {
             list.remove(index)
+            publishList()
             throw error
         }
         let resolved = FileSystem.realPath(finalPath) ?? finalPath
         served.withLock { $0[index] = resolved }
         return list
+    }
+
+    /// Makes the current list the newest to write; returns its version.
+    @discardableResult
+    private func publishList() -> Int {
+        listVersion += 1
+        newestList.withLockedValue { $0 = (listVersion, list.text) }
+        return listVersion
     }
 }
 

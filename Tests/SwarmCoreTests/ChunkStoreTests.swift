@@ -74,13 +74,18 @@ final class ScratchFolder: Sendable {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["chunk_2", "local_chunks.txt"])
     }
 
+    /// Overlapping commits share list writes, but each returns only once a list naming its
+    /// chunk is on disk.
     @Test func overlappingCommitsAreAllListed() async throws {
         try write("local_chunks.txt", "20,LASTCHUNK\n")
         let store = try ChunkStore.open(folder: folder.path)
+        let listURL = folder.appendingPathComponent("local_chunks.txt")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 1...20 {
                 group.addTask {
                     try await store.commit(try await receive(store, index, "chunk \(index)"))
+                    let onDisk = try ChunkList(parsing: String(contentsOf: listURL, encoding: .utf8))
+                    #expect(onDisk.files[ChunkIndex(index)] != nil, "chunk \(index) committed but not yet on disk")
                 }
             }
             try await group.waitForAll()
