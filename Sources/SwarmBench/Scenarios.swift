@@ -93,12 +93,18 @@ extension Workbench {
         return (after - before).seconds
     }
 
-    /// The loopback rates of `file`, measured once.
+    /// The loopback rates of `file`: medians of three copies of each kind.
     func linkRates(_ file: TestFile) throws -> LinkRates {
         let bytes = Double(file.bytes)
-        let raw = try Loopback.copy(file: file.whole)
-        let verified = try verifiedCopy(file)
-        return LinkRates(raw: bytes / raw, verified: bytes / verified.seconds, verifiedCPUPerGiB: verified.cpuPerGiB(file.bytes))
+        // Medians of three: a copy of a quarter gigabyte takes a few tenths of a second, and one
+        // such copy ranged from 0.93 to 1.47 GiB/s between runs.
+        let raw = try (1...3).map { _ in try Loopback.copy(file: file.whole) }.percentile(0.5)
+        let verified = try (1...3).map { _ in try verifiedCopy(file) }
+        return LinkRates(
+            raw: bytes / raw,
+            verified: bytes / verified.map(\.seconds).percentile(0.5),
+            verifiedCPUPerGiB: verified.map { $0.cpuPerGiB(file.bytes) }.percentile(0.5)
+        )
     }
 
     /// A ``Loopback/verifiedCopy(file:to:streams:)`` of `file`, one stream per core.
