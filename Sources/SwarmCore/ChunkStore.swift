@@ -33,9 +33,8 @@ public actor ChunkStore {
     public nonisolated let total: Int
     private var list: ChunkList
     private let served: Mutex<[ChunkIndex: String]>
-    private var listVersion = 0
-    /// The newest list text and its version: a write takes whatever is newest when it starts,
-    /// so commits that overlap share one write.
+    /// The newest list text and its version (counting commits and failed ones): a write takes
+    /// whatever is newest when it starts, so commits that overlap share one write.
     private let newestList: NIOLockedValueBox<(version: Int, text: String)>
     /// The version last written; held while writing, so writes go one at a time.
     private let writtenVersion = NIOLockedValueBox(0)
@@ -140,10 +139,11 @@ public actor ChunkStore {
     /// Keeps a finished download as `chunk_<i>` and lists it, atomically; returns the new list.
     ///
     /// The caller has checked the digest. Commits may overlap: a write takes the newest list, so
-    /// one write can list several chunks, and an older list never replaces a newer one. If listing fails (disk full) the chunk is not
-    /// listed here and the error is thrown, but its file stays: a newer list, computed by an
-    /// overlapping commit before this one failed, may name it and be written once space returns,
-    /// and a listed chunk must never be missing. Unlisted, it is fetched again and replaced.
+    /// one write can list several chunks, and an older list never replaces a newer one. If
+    /// listing fails (disk full) the chunk is not listed here and the error is thrown, but its
+    /// file stays: a newer list, computed by an overlapping commit before this one failed, may
+    /// name it and be written once space returns, and a listed chunk must never be missing.
+    /// Unlisted, it is fetched again and replaced.
     @discardableResult
     public func commit(_ download: ReceivedChunk) async throws -> ChunkList {
         let index = download.index
@@ -183,9 +183,11 @@ public actor ChunkStore {
     /// Makes the current list the newest to write; returns its version.
     @discardableResult
     private func publishList() -> Int {
-        listVersion += 1
-        newestList.withLockedValue { $0 = (listVersion, list.text) }
-        return listVersion
+        let text = list.text
+        return newestList.withLockedValue { newest in
+            newest = (newest.version + 1, text)
+            return newest.version
+        }
     }
 }
 
