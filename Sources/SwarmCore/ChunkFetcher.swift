@@ -156,6 +156,13 @@ public struct ChunkFetcher: Sendable {
         var bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: false)
+            // One read per wake-up. NIO pools as many receive buffers as reads per wake-up, and
+            // a buffer it adds to its pool is copied whole on its first read, uninitialised
+            // bytes and all (up to 1 MiB). While we hold earlier buffers (a batch not yet on
+            // disk) it keeps adding: up to four copies per connection with its default of four,
+            // one with one. Measured on two cores, 1 -> 7 swarm: clients' CPU -5 to -8%, time
+            // -5 to -7%; 1 -> 1 unchanged.
+            .channelOption(.maxMessagesPerRead, value: 1)
             // Reads of up to 1 MiB: a chunk arrives in fewer, larger buffers, each one hop to
             // the receiving task (NIO's default stops growing at 64 KiB).
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64 * 1024, initial: 256 * 1024, maximum: 1024 * 1024))

@@ -58,4 +58,13 @@ extension ChunkFetcherTests {
         try await channel.channel.close()
         await server.shutdown()
     }
+
+    @Test func chunkConnectionsReadOncePerWakeUp() async throws {
+        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in })
+        let channel = try await ChunkFetcher().connect(host: "127.0.0.1", port: server.localAddress.port!)
+        // NIO's default is 4, and as many pooled receive buffers, each copied whole when added.
+        #expect(try await channel.channel.getOption(ChannelOptions.maxMessagesPerRead) == 1)
+        try await channel.channel.close()
+        await server.shutdown()
+    }
 }
