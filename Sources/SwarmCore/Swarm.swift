@@ -196,6 +196,7 @@ public actor Swarm {
 
         let trackerTask = Task { await tracker.run() }
         let trackerWatch = Task { for await state in trackerStateStream { self.trackerChanged(to: state) } }
+        let listWatch = Task { [store] in for await failure in store.listWriteFailures { self.reportListProblem(failure) } }
         let survey = Task { await self.surveyLoop() }
         let ticker = Task { [wake] in
             while !Task.isCancelled {
@@ -206,6 +207,7 @@ public actor Swarm {
         defer {
             trackerTask.cancel()
             trackerWatch.cancel()
+            listWatch.cancel()
             survey.cancel()
             ticker.cancel()
             for task in fetches.values { task.cancel() }
@@ -215,11 +217,13 @@ public actor Swarm {
         for await _ in wakeups {
             schedule()
             if held.count == store.total {
-                announceComplete()
+                await announceComplete()
                 if configuration.exitWhenComplete { break }
             }
         }
         await server.shutdown()
+        // Chunks committed in the last moments are listed before the client stops.
+        try await store.flush()
     }
 
     /// Stops starting new fetches; serving goes on. Fetches under way finish.
@@ -249,11 +253,23 @@ public actor Swarm {
 
     private func emit(_ event: SwarmEvent) { sink.yield(event) }
 
-    private func announceComplete() {
+    /// Lists every chunk on disk at once, then tells of the completion, once.
+    private func announceComplete() async {
         guard !announcedComplete else { return }
         announcedComplete = true
+        do {
+            try await store.flush()
+        } catch {
+            reportListProblem(error)
+        }
         logger.info("complete: all \(store.total) chunks held")
         emit(.complete(total: store.total))
+    }
+
+    /// The list could not be rewritten: the chunks stay held and served, and it is tried again.
+    private func reportListProblem(_ error: Error) {
+        logger.error("cannot rewrite \(ChunkList.fileName): \(error)")
+        emit(.problem("cannot list new chunks in \(ChunkList.fileName) (trying again): \(error)"))
     }
 
     private func trackerChanged(to state: TrackerState) {

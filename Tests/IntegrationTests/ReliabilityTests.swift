@@ -30,6 +30,36 @@ struct ReliabilityTests {
         await workspace.tearDown()
     }
 
+    /// The list is rewritten a little after each commit; a client stopped by SIGTERM right after
+    /// fetching a chunk still lists every chunk it fetched, and only those.
+    @Test func clientStoppedRightAfterAFetchListsEveryChunkItFetched() async throws {
+        let workspace = try Workspace()
+        let file = SwarmExchangeTests.file(chunks: 30, size: 48 * 1024)
+        try workspace.makeFolder("seeder", chunks: file, total: 30)
+        try workspace.makeFolder("leecher", chunks: [:], total: 30)
+        let (_, port) = try await workspace.startTracker()
+        try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
+        // 400 KiB/s: a chunk about every 120 ms, so the stop lands just after a commit.
+        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-download-limit", "400"])
+        await waitUntil("a few chunks are fetched") { Self.fetched(in: leecher.output).count >= 3 }
+        #expect(await leecher.stop() == 0, "SIGTERM stops the client cleanly")
+        let fetched = Self.fetched(in: leecher.output)
+        #expect(fetched.count < 30, "stopped mid-download")
+        #expect(workspace.listedChunks("leecher") == fetched)
+        for index in fetched {
+            #expect(workspace.chunk(index, in: "leecher") == file[index], "chunk \(index) is exact")
+        }
+        await workspace.tearDown()
+    }
+
+    /// The chunks a client's output says it fetched.
+    static func fetched(in output: String) -> Set<Int> {
+        Set(output.split(separator: "\n").compactMap { line in
+            guard let range = line.range(of: "] fetched chunk ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        })
+    }
+
     @Test func clientKilledTwentyTimesNeverListsABadChunkAndFinishes() async throws {
         let workspace = try Workspace()
         let file = SwarmExchangeTests.file(chunks: 30, size: 48 * 1024)

@@ -62,36 +62,55 @@ final class ScratchFolder: Sendable {
         #expect(store.total == 3)
     }
 
+    /// Reads the folder's list as it is on disk now.
+    func listOnDisk() throws -> String {
+        try String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8)
+    }
+
+    /// Waits, up to 10 s, for the list on disk to name chunk `index`.
+    func waitForListing(_ index: Int) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let list = try? ChunkList(parsing: listOnDisk()), list.files[ChunkIndex(index)] != nil { return true }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+
     @Test func commitRenamesAndRewritesTheListWithLastChunkLast() async throws {
         try write("local_chunks.txt", "3,LASTCHUNK\n")
         let store = try ChunkStore.open(folder: folder.path)
         let received = try await receive(store, 2, "hello")
         #expect(received.digest.hex == "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d")
         try await store.commit(received)
-        #expect(try String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8) == "2,chunk_2\n3,LASTCHUNK\n")
         #expect(try String(contentsOf: folder.appendingPathComponent("chunk_2"), encoding: .utf8) == "hello")
-        #expect(store.servingPath(for: ChunkIndex(2)) != nil)
+        #expect(store.servingPath(for: ChunkIndex(2)) != nil, "served from its commit on")
+        #expect(try await waitForListing(2), "listed within the delay, without a flush")
+        #expect(try listOnDisk() == "2,chunk_2\n3,LASTCHUNK\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["chunk_2", "local_chunks.txt"])
     }
 
-    /// Overlapping commits share list writes, but each returns only once a list naming its
-    /// chunk is on disk.
-    @Test func overlappingCommitsAreAllListed() async throws {
+    /// Commits within the delay share one rewrite of the list, which `flush` does at once.
+    @Test func commitsCloseTogetherShareOneRewriteOfTheList() async throws {
         try write("local_chunks.txt", "20,LASTCHUNK\n")
-        let store = try ChunkStore.open(folder: folder.path)
-        let listURL = folder.appendingPathComponent("local_chunks.txt")
+        let store = try ChunkStore.open(folder: folder.path, listWriteDelay: .seconds(3600))
+        let listPath = folder.appendingPathComponent("local_chunks.txt").path
+        let before = try #require(FileManager.default.attributesOfItem(atPath: listPath)[.systemFileNumber] as? Int)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 1...20 {
-                group.addTask {
-                    try await store.commit(try await receive(store, index, "chunk \(index)"))
-                    let onDisk = try ChunkList(parsing: String(contentsOf: listURL, encoding: .utf8))
-                    #expect(onDisk.files[ChunkIndex(index)] != nil, "chunk \(index) committed but not yet on disk")
-                }
+                group.addTask { try await store.commit(try await receive(store, index, "chunk \(index)")) }
             }
             try await group.waitForAll()
         }
-        let list = try ChunkList(parsing: String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8))
-        #expect(list.isComplete)
+        #expect(await store.heldIndexes.count == 20)
+        #expect(try listOnDisk() == "20,LASTCHUNK\n", "not rewritten before the delay is out")
+        try await store.flush()
+        #expect(try ChunkList(parsing: listOnDisk()).isComplete)
+        let after = try #require(FileManager.default.attributesOfItem(atPath: listPath)[.systemFileNumber] as? Int)
+        #expect(after != before, "rewritten by renaming a new file over it")
+        try await store.flush()
+        let unchanged = try #require(FileManager.default.attributesOfItem(atPath: listPath)[.systemFileNumber] as? Int)
+        #expect(unchanged == after, "a flush with nothing new does not rewrite it")
     }
 
     @Test func discardedDownloadLeavesNothing() async throws {
@@ -125,24 +144,30 @@ final class ScratchFolder: Sendable {
         let received = try await store.beginDownload(of: ChunkIndex(1)).finish()
         #expect(received.byteCount == 0)
         try await store.commit(received)
+        try await store.flush()
         #expect(try Data(contentsOf: folder.appendingPathComponent("chunk_1")).isEmpty)
-        #expect(try String(contentsOf: folder.appendingPathComponent("local_chunks.txt"), encoding: .utf8) == "1,chunk_1\n1,LASTCHUNK\n")
+        #expect(try listOnDisk() == "1,chunk_1\n1,LASTCHUNK\n")
     }
 
-    /// When the list cannot be rewritten, the chunk is not listed in memory and the error is
-    /// thrown, but its verified file stays: a write of an overlapping commit, computed before
-    /// this one failed, may already name it, and a listed file must never be missing.
-    @Test func failedListWriteKeepsTheChunkFileUnlisted() async throws {
+    /// When the list cannot be rewritten, the chunk stays held and served, the failure is told,
+    /// and the rewrite is tried again until it succeeds.
+    @Test func failedListRewriteIsReportedAndTriedAgain() async throws {
         try write("local_chunks.txt", "2,LASTCHUNK\n")
-        let store = try ChunkStore.open(folder: folder.path)
-        let received = try await receive(store, 1, "first")
+        let store = try ChunkStore.open(folder: folder.path, listWriteDelay: .milliseconds(10))
         // A directory in the list's place: renaming the new list over it fails.
         let list = folder.appendingPathComponent("local_chunks.txt")
         try FileManager.default.removeItem(at: list)
         try FileManager.default.createDirectory(at: list.appendingPathComponent("blocker"), withIntermediateDirectories: true)
-        await #expect(throws: FileSystemError.self) { try await store.commit(received) }
-        #expect(await store.heldIndexes.isEmpty)
-        #expect(store.servingPath(for: ChunkIndex(1)) == nil)
+        try await store.commit(try await receive(store, 1, "first"))
+        #expect(await store.heldIndexes == [ChunkIndex(1)])
+        #expect(store.servingPath(for: ChunkIndex(1)) != nil)
+        var failures = store.listWriteFailures.makeAsyncIterator()
+        let failure = await failures.next()
+        #expect(failure?.path == list.path, "\(String(describing: failure))")
+        await #expect(throws: FileSystemError.self) { try await store.flush() }
+        try FileManager.default.removeItem(at: list)
+        #expect(try await waitForListing(1), "listed once the rewrite can succeed")
+        #expect(try listOnDisk() == "1,chunk_1\n2,LASTCHUNK\n")
         #expect(try String(contentsOf: folder.appendingPathComponent("chunk_1"), encoding: .utf8) == "first")
     }
 
