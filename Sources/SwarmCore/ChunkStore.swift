@@ -117,9 +117,6 @@ public actor ChunkStore {
     /// The indexes held now.
     public var heldIndexes: Set<ChunkIndex> { Set(list.files.keys) }
 
-    /// The current list, as written to `local_chunks.txt`.
-    public var chunkList: ChunkList { list }
-
     /// The file serving chunk `index`, or `nil` if it is not listed. Safe from any thread.
     public nonisolated func servingPath(for index: ChunkIndex) -> String? {
         served.withLock { $0[index] }
@@ -161,11 +158,10 @@ public actor ChunkStore {
     }
 
     /// Keeps a finished download as `chunk_<i>`, held and served from now on, and lists it in
-    /// `local_chunks.txt` within ``listWriteDelay``; returns the new list.
+    /// `local_chunks.txt` within ``listWriteDelay``.
     ///
     /// The caller has checked the digest. Throws, keeping nothing, if the file cannot be renamed.
-    @discardableResult
-    public func commit(_ download: ReceivedChunk) async throws -> ChunkList {
+    public func commit(_ download: ReceivedChunk) async throws {
         let index = download.index
         let name = "chunk_\(index)"
         let finalPath = "\(folder)/\(name)"
@@ -182,7 +178,6 @@ public actor ChunkStore {
         let resolved = FileSystem.realPath(finalPath) ?? finalPath
         served.withLock { $0[index] = resolved }
         scheduleListWrite(after: listWriteDelay)
-        return list
     }
 
     /// Writes the list now if a commit is not on disk yet, even from a cancelled task; throws

@@ -157,6 +157,16 @@ final class Workspace: @unchecked Sendable {
         )
     }
 
+    /// A tracker, a client "seeder" holding all of `file`, and a client "leecher" starting from
+    /// an empty folder with `leecherArguments`.
+    func startSeederAndLeecher(_ file: [Int: Data], leecherArguments: [String]) async throws -> TestProcess {
+        try makeFolder("seeder", chunks: file, total: file.count)
+        try makeFolder("leecher", chunks: [:], total: file.count)
+        let (_, port) = try await startTracker()
+        try startClient("seeder", folder: "seeder", trackerPort: port)
+        return try startClient("leecher", folder: "leecher", trackerPort: port, extra: leecherArguments)
+    }
+
     /// Starts the seed-era Python peer on `folder`.
     @discardableResult
     func startSeedPeer(_ name: String, folder: String, trackerPort: Int, corrupt: Bool = false) throws -> TestProcess {

@@ -35,12 +35,8 @@ struct ReliabilityTests {
     @Test func clientStoppedRightAfterAFetchListsEveryChunkItFetched() async throws {
         let workspace = try Workspace()
         let file = SwarmExchangeTests.file(chunks: 30, size: 48 * 1024)
-        try workspace.makeFolder("seeder", chunks: file, total: 30)
-        try workspace.makeFolder("leecher", chunks: [:], total: 30)
-        let (_, port) = try await workspace.startTracker()
-        try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
         // 400 KiB/s: a chunk about every 120 ms, so the stop lands just after a commit.
-        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-download-limit", "400"])
+        let leecher = try await workspace.startSeederAndLeecher(file, leecherArguments: ["-download-limit", "400"])
         await waitUntil("a few chunks are fetched") { Self.fetched(in: leecher.output).count >= 3 }
         #expect(await leecher.stop() == 0, "SIGTERM stops the client cleanly")
         let fetched = Self.fetched(in: leecher.output)
@@ -49,6 +45,25 @@ struct ReliabilityTests {
         for index in fetched {
             #expect(workspace.chunk(index, in: "leecher") == file[index], "chunk \(index) is exact")
         }
+        await workspace.tearDown()
+    }
+
+    /// A list that cannot be rewritten (here a directory has taken its place) is reported, the
+    /// download goes on, and the list is written once it can be.
+    @Test func unwritableListIsReportedAndWrittenOnceItCanBe() async throws {
+        let workspace = try Workspace()
+        let file = SwarmExchangeTests.file(chunks: 8, size: 32 * 1024)
+        // 64 KiB/s: the list is replaced well before the download ends.
+        let leecher = try await workspace.startSeederAndLeecher(file, leecherArguments: ["-download-limit", "64"])
+        await waitUntil("the leecher has read its folder") { leecher.output.contains("chunks in") }
+        let list = workspace.root.appendingPathComponent("leecher/local_chunks.txt")
+        try FileManager.default.removeItem(at: list)
+        try FileManager.default.createDirectory(at: list.appendingPathComponent("blocker"), withIntermediateDirectories: true)
+        await waitUntil("the failed rewrite is reported") { leecher.output.contains("cannot list new chunks in local_chunks.txt") }
+        #expect(leecher.isRunning, "the download goes on")
+        try FileManager.default.removeItem(at: list)
+        await waitUntil("the list is written once it can be", timeout: .seconds(60)) { workspace.listedChunks("leecher").count == 8 }
+        SwarmExchangeTests.assertHolds(workspace, "leecher", file)
         await workspace.tearDown()
     }
 
