@@ -64,7 +64,7 @@ extension Workbench {
             clientCPU.append(exit.cpuTime.seconds)
             peak = max(peak, exit.peakResidentBytes)
             try verify(folder, holds: file)
-            try FileManager.default.removeItem(at: folder)
+            try setAside(folder)
         }
         // After the transfers, so that writing and dropping its gigabyte cannot touch them.
         for _ in 1...runs { verified.append(try verifiedCopy(file)) }
@@ -181,7 +181,7 @@ extension Workbench {
         }.reduce(0, +)
         for folder in folders { try verify(folder, holds: file) }
         seeder.stop()
-        for folder in folders { try FileManager.default.removeItem(at: folder) }
+        for folder in folders { try setAside(folder) }
         // After the run, as in the 1 -> 1 scenario: writing and dropping a copy must not touch it.
         let rates = try linkRates(file)
         let chunkBytes = file.bytes / file.chunks
