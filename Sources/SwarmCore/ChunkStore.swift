@@ -60,6 +60,8 @@ public actor ChunkStore {
     public static let defaultListWriteDelay: Duration = .milliseconds(100)
     /// How long after a failed rewrite the list is tried again.
     static let listRetryDelay: Duration = .seconds(1)
+    /// Set by ``close()``: no commit lands after the last write of the list.
+    private var isClosed = false
 
     private init(folder: String, list: ChunkList, paths: [ChunkIndex: String], threadPool: NIOThreadPool, listWriteDelay: Duration) {
         self.folder = folder
@@ -160,8 +162,14 @@ public actor ChunkStore {
     /// Keeps a finished download as `chunk_<i>`, held and served from now on, and lists it in
     /// `local_chunks.txt` within ``listWriteDelay``.
     ///
-    /// The caller has checked the digest. Throws, keeping nothing, if the file cannot be renamed.
+    /// The caller has checked the digest. Throws, keeping nothing, if the file cannot be renamed;
+    /// throws ``StoreClosed`` once the store is closed (a file renamed meanwhile stays unlisted,
+    /// as after a crash).
     public func commit(_ download: ReceivedChunk) async throws {
+        guard !isClosed else {
+            await discard(download)
+            throw StoreClosed()
+        }
         let index = download.index
         let name = "chunk_\(index)"
         let finalPath = "\(folder)/\(name)"
@@ -173,11 +181,19 @@ public actor ChunkStore {
                 throw FileSystemError(path: finalPath, reason: reason)
             }
         }
+        guard !isClosed else { throw StoreClosed() }
         list.add(index, fileName: name)
         publishList()
         let resolved = FileSystem.realPath(finalPath) ?? finalPath
         served.withLock { $0[index] = resolved }
         scheduleListWrite(after: listWriteDelay)
+    }
+
+    /// Writes the list a last time and refuses every commit from now on, so that what the list
+    /// says is final; for a client that is stopping. Works from a cancelled task.
+    public func close() async throws {
+        isClosed = true
+        try await flush()
     }
 
     /// Writes the list now if a commit is not on disk yet, even from a cancelled task; throws
@@ -231,6 +247,11 @@ public actor ChunkStore {
         let text = list.text
         newestList.withLockedValue { $0 = ($0.version + 1, text) }
     }
+}
+
+/// A commit refused because the store was closed (the client is stopping).
+public struct StoreClosed: Error, CustomStringConvertible {
+    public var description: String { "the chunk folder is closed: the client is stopping" }
 }
 
 /// SHA-1 of files, streamed in blocks so memory does not grow with chunk size.

@@ -222,8 +222,9 @@ public actor Swarm {
             }
         }
         await server.shutdown()
-        // Chunks committed in the last moments are listed before the client stops.
-        try await store.flush()
+        // Chunks committed in the last moments are listed before the client stops; fetches
+        // that finish after this are not kept, so nothing is said fetched that is not listed.
+        try await store.close()
     }
 
     /// Stops starting new fetches; serving goes on. Fetches under way finish.
@@ -414,6 +415,8 @@ public actor Swarm {
         defer { committing.remove(index) }
         do {
             try await store.commit(received)
+        } catch is StoreClosed {
+            return true
         } catch {
             logger.error("cannot save chunk \(index): \(error)")
             emit(.problem("cannot save chunk \(index): \(error)"))

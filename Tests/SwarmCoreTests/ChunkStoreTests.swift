@@ -149,6 +149,20 @@ final class ScratchFolder: Sendable {
         #expect(try listOnDisk() == "1,chunk_1\n1,LASTCHUNK\n")
     }
 
+    /// Closing writes the list at once; a commit after it is refused and leaves nothing, so the
+    /// list a stopping client leaves names every chunk it kept.
+    @Test func closeWritesTheListAndRefusesLaterCommits() async throws {
+        try write("local_chunks.txt", "2,LASTCHUNK\n")
+        let store = try ChunkStore.open(folder: folder.path, listWriteDelay: .seconds(3600))
+        try await store.commit(try await receive(store, 1, "kept"))
+        let late = try await receive(store, 2, "too late")
+        try await store.close()
+        #expect(try listOnDisk() == "1,chunk_1\n2,LASTCHUNK\n")
+        await #expect(throws: StoreClosed.self) { try await store.commit(late) }
+        #expect(try listOnDisk() == "1,chunk_1\n2,LASTCHUNK\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["chunk_1", "local_chunks.txt"])
+    }
+
     /// When the list cannot be rewritten, the chunk stays held and served, the failure is told,
     /// and the rewrite is tried again until it succeeds.
     @Test func failedListRewriteIsReportedAndTriedAgain() async throws {
