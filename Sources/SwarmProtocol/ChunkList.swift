@@ -113,8 +113,12 @@ public struct ChunkList: Equatable, Sendable {
     /// The list's text: one `index,filename` line per held chunk, ascending, then `N,LASTCHUNK`.
     public var text: String {
         var out = ""
-        for index in files.keys.sorted() {
-            out += "\(index),\(files[index]!)\n"
+        out.reserveCapacity(files.count * 20 + 24)
+        for (index, name) in files.sorted(by: { $0.key < $1.key }) {
+            out += String(index.value)
+            out += ","
+            out += name
+            out += "\n"
         }
         out += "\(total),\(Self.lastChunkMarker)\n"
         return out
