@@ -64,15 +64,25 @@ public enum ChunkPicker {
         }
         guard !input.paused else { return picks }
 
-        var candidates: [(index: ChunkIndex, rank: Int, tieBreak: UInt64)] = []
+        // One pass keeping the best few, sorted by (rank, random tie-break): no sort of every
+        // chunk and one system random number per plan, since a plan is made after every fetch
+        // and a file may have 100,000 chunks.
+        let wanted = input.freeSlots - picks.count
+        var best: [(rank: Int, tieBreak: UInt64, index: ChunkIndex)] = []
+        best.reserveCapacity(wanted + 1)
+        var tieBreaks = SplitMix64(seed: generator.next())
         for value in 1...max(input.total, 1) where value <= input.total {
             let index = ChunkIndex(value)
             guard isCandidate(index, input), !input.waiting.contains(index), !chosen.contains(index) else { continue }
             let rank = input.availability[index].map { $0 > 0 ? $0 : Int.max } ?? Int.max - 1
-            candidates.append((index, rank, generator.next()))
+            if best.count == wanted, let worst = best.last, rank > worst.rank { continue }
+            let candidate = (rank: rank, tieBreak: tieBreaks.next(), index: index)
+            let place = best.firstIndex { (candidate.rank, candidate.tieBreak) < ($0.rank, $0.tieBreak) } ?? best.endIndex
+            guard place < wanted else { continue }
+            best.insert(candidate, at: place)
+            if best.count > wanted { best.removeLast() }
         }
-        candidates.sort { ($0.rank, $0.tieBreak) < ($1.rank, $1.tieBreak) }
-        picks.append(contentsOf: candidates.prefix(input.freeSlots - picks.count).map(\.index))
+        picks.append(contentsOf: best.map(\.index))
         return picks
     }
 

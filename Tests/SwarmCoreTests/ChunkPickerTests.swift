@@ -82,4 +82,22 @@ import Testing
             #expect(picks.allSatisfy { !input.held.contains($0) && !input.inFlight.contains($0) && $0.value <= total })
         }
     }
+
+    /// The picks are the rarest candidates: their ranks are the smallest ranks of all candidates,
+    /// in order, checked against sorting every candidate.
+    @Test func picksMatchSortingEveryCandidateByRank() {
+        var generator = SplitMix64(seed: 9)
+        for _ in 0..<500 {
+            let total = Int.random(in: 1...60, using: &generator)
+            var availability: [ChunkIndex: Int] = [:]
+            for value in 1...total where Int.random(in: 0..<5, using: &generator) > 0 {
+                availability[ChunkIndex(value)] = Int.random(in: 0...4, using: &generator)
+            }
+            let held = Set((1...total).filter { _ in Int.random(in: 0..<4, using: &generator) == 0 }.map(ChunkIndex.init))
+            let input = PickerInput(total: total, held: held, availability: availability, freeSlots: Int.random(in: 1...8, using: &generator))
+            let rank = { (index: ChunkIndex) in input.availability[index].map { $0 > 0 ? $0 : Int.max } ?? Int.max - 1 }
+            let expected = (1...total).map(ChunkIndex.init).filter { !held.contains($0) }.map(rank).sorted().prefix(input.freeSlots)
+            #expect(ChunkPicker.plan(input, using: &generator).map(rank) == Array(expected))
+        }
+    }
 }
