@@ -77,9 +77,14 @@ public enum ChunkPicker {
             let rank = input.availability[index].map { $0 > 0 ? $0 : Int.max } ?? Int.max - 1
             if best.count == wanted, let worst = best.last, rank > worst.rank { continue }
             let candidate = (rank: rank, tieBreak: tieBreaks.next(), index: index)
-            let place = best.firstIndex { (candidate.rank, candidate.tieBreak) < ($0.rank, $0.tieBreak) } ?? best.endIndex
-            guard place < wanted else { continue }
-            best.insert(candidate, at: place)
+            if best.count == wanted, let worst = best.last, (candidate.rank, candidate.tieBreak) >= (worst.rank, worst.tieBreak) { continue }
+            var low = 0
+            var high = best.count
+            while low < high {
+                let middle = (low + high) / 2
+                if (best[middle].rank, best[middle].tieBreak) < (candidate.rank, candidate.tieBreak) { low = middle + 1 } else { high = middle }
+            }
+            best.insert(candidate, at: low)
             if best.count > wanted { best.removeLast() }
         }
         picks.append(contentsOf: best.map(\.index))

@@ -124,6 +124,12 @@ public actor Swarm {
     private var endgame = EndgamePolicy()
     /// Chunks being committed now, so a second fetch finishing meanwhile is dropped.
     private var committing: Set<ChunkIndex> = []
+    /// The chunks the last plan ranked after those it started, and when it was made.
+    private var upcoming: (picks: [ChunkIndex], madeAt: ContinuousClock.Instant) = ([], .now - .seconds(1))
+    /// How many chunks a plan ranks beyond the free slots, for the next ones to free.
+    static let planAhead = 32
+    /// How long those stay good: availability changes as the survey and fetches go on.
+    static let planFreshness: Duration = .milliseconds(250)
     private var announcedComplete = false
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -282,6 +288,27 @@ public actor Swarm {
         guard trackerConnected else { return }
         let now = ContinuousClock.now
         retryAt = retryAt.filter { $0.value > now }
+        let free = configuration.maxConcurrentFetches - inFlight.count - duplicates.count
+        for index in nextPicks(free, now: now) {
+            inFlight.insert(index)
+            requested.removeAll { $0 == index }
+            fetches[index] = Task { await self.fetch(index) }
+        }
+        startEndgame()
+    }
+
+    /// The next `count` chunks to fetch: the rest of the last plan while it is fresh and no
+    /// chunk the user asked for waits, else a new plan that ranks ``planAhead`` more. A plan reads
+    /// every chunk of the file (a few milliseconds for 100,000), so it is not made per fetch.
+    private func nextPicks(_ count: Int, now: ContinuousClock.Instant) -> [ChunkIndex] {
+        guard count > 0 else { return [] }
+        if requested.isEmpty, !paused, now - upcoming.madeAt < Self.planFreshness {
+            let fresh = upcoming.picks.filter { !held.contains($0) && !inFlight.contains($0) && retryAt[$0] == nil }
+            if fresh.count >= count {
+                upcoming.picks = Array(fresh.dropFirst(count))
+                return Array(fresh.prefix(count))
+            }
+        }
         let input = PickerInput(
             total: store.total,
             held: held,
@@ -290,14 +317,11 @@ public actor Swarm {
             waiting: Set(retryAt.keys),
             requested: requested,
             paused: paused,
-            freeSlots: configuration.maxConcurrentFetches - inFlight.count - duplicates.count
+            freeSlots: count + Self.planAhead
         )
-        for index in ChunkPicker.plan(input) {
-            inFlight.insert(index)
-            requested.removeAll { $0 == index }
-            fetches[index] = Task { await self.fetch(index) }
-        }
-        startEndgame()
+        let plan = ChunkPicker.plan(input)
+        upcoming = (Array(plan.dropFirst(count)), now)
+        return Array(plan.prefix(count))
     }
 
     /// Once every missing chunk is being fetched, free slots ask a second holder for those whose
