@@ -246,6 +246,42 @@ extension Workbench {
         )
     }
 
+    /// One client fetching `chunks` chunks of 1 KiB from one seeder, and the same with a tenth as
+    /// many: the client's CPU per chunk at both sizes. Their ratio stays near 1 while what a
+    /// chunk costs does not grow with the number of chunks (a plan or a list rewrite that reads
+    /// every chunk, once per chunk fetched, would make it grow tenfold).
+    func manyChunks(_ chunks: Int) throws -> Row {
+        let few = try fetchTinyChunks(max(chunks / 10, 1), label: "few")
+        let many = try fetchTinyChunks(chunks, label: "many")
+        let perChunk = { (run: Measured, count: Int) in run.cpuSeconds * 1000 / Double(count) }
+        let growth = perChunk(many, chunks) / perChunk(few, max(chunks / 10, 1))
+        return Row(
+            scenario: "one client fetching \(chunks) chunks of 1 KiB",
+            swarm: String(format: "%.2f s (%.0f chunks/s); client CPU %.2f ms per chunk", many.seconds, Double(chunks) / many.seconds, perChunk(many, chunks)),
+            baseline: String(format: "%d chunks: %.2f s; client CPU %.2f ms per chunk", max(chunks / 10, 1), few.seconds, perChunk(few, max(chunks / 10, 1))),
+            verdict: "\(Format.ratio(growth)) x the CPU per chunk of a tenth as many (about 1: no growth with the count)"
+        )
+    }
+
+    /// Starts a tracker and a seeder of `chunks` chunks of 1 KiB; times one client fetching them
+    /// all, from its start to its exit once complete, with the CPU it used.
+    private func fetchTinyChunks(_ chunks: Int, label: String) throws -> Measured {
+        let file = try makeFile(label, chunkBytes: 1024, chunks: chunks)
+        let (_, port) = try startTracker()
+        try startSeeder(file, trackerPort: port, name: "\(label)-seeder")
+        let folder = try emptyFolder("\(label)-leecher", total: chunks)
+        var exit: Spawned.Exit?
+        let seconds = try Timing.seconds {
+            let client = try startClient("\(label)-leecher", folder: folder, trackerPort: port, extra: ["-exit-when-complete"])
+            exit = client.waitForExit(timeout: .seconds(600))
+        }
+        guard let exit, exit.succeeded else { throw BenchError("the client fetching \(chunks) chunks did not finish") }
+        try verify(folder, holds: file)
+        stopProcesses()
+        try setAside(folder)
+        return Measured(seconds: seconds, cpuSeconds: exit.cpuTime.seconds)
+    }
+
     /// A client whose folder lists `chunks` small chunks: from its hashes being known (its first
     /// line, printed once they are) to the tracker answering for its last chunk (registrations go
     /// in index order on one connection). Meanwhile another connection keeps asking the tracker

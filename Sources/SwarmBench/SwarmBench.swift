@@ -24,6 +24,9 @@ struct SwarmBench: ParsableCommand {
     @Option(name: .customLong("startup-chunks", withSingleDash: true), help: "Chunks listed by the client whose start-up registration is timed.")
     var startupChunks = 100_000
 
+    @Option(name: .customLong("many-chunks", withSingleDash: true), help: "Chunks of 1 KiB one client fetches to show what a chunk costs (and a tenth as many).")
+    var manyChunks = 20_000
+
     @Option(name: .customLong("seconds", withSingleDash: true), help: "Duration of the tracker round-trip run.")
     var seconds = 10
 
@@ -37,7 +40,7 @@ struct SwarmBench: ParsableCommand {
     var only: String?
 
     func validate() throws {
-        for (flag, value) in [("-mib", mebibytes), ("-chunks", chunks), ("-clients", clients), ("-startup-chunks", startupChunks), ("-seconds", seconds), ("-runs", runs)]
+        for (flag, value) in [("-mib", mebibytes), ("-chunks", chunks), ("-clients", clients), ("-startup-chunks", startupChunks), ("-many-chunks", manyChunks), ("-seconds", seconds), ("-runs", runs)]
         where value < 1 {
             throw ValidationError("\(flag) must be at least 1, not \(value)")
         }
@@ -80,6 +83,8 @@ struct SwarmBench: ParsableCommand {
                 rows.append(try bench.singleChunkMemory(big!))
             case .startup:
                 rows.append(try bench.startup(chunks: startupChunks))
+            case .manyChunks:
+                rows.append(try bench.manyChunks(manyChunks))
             case .tracker:
                 rows.append(try bench.trackerRoundTrips(connections: 50, seconds: seconds))
             case .ui:
@@ -96,7 +101,7 @@ struct SwarmBench: ParsableCommand {
 
 /// The scenarios, by the name `-only` takes.
 enum Scenario: String, CaseIterable {
-    case transfer, swarm, sha1, bigChunk = "big-chunk", startup, tracker, ui
+    case transfer, swarm, sha1, bigChunk = "big-chunk", startup, manyChunks = "many-chunks", tracker, ui
 }
 
 /// One line of the results table.

@@ -91,13 +91,18 @@ final class Workbench {
 
     /// Writes `mebibytes` of pseudo-random bytes as `<name>.bin` and as the folder `<name>-seeder`.
     func makeFile(_ name: String, mebibytes: Int, chunks: Int) throws -> TestFile {
+        try makeFile(name, chunkBytes: mebibytes * 1_048_576 / chunks, chunks: chunks)
+    }
+
+    /// Writes `chunks` chunks of `chunkBytes` pseudo-random bytes as `<name>.bin` and as the
+    /// folder `<name>-seeder`.
+    func makeFile(_ name: String, chunkBytes: Int, chunks: Int) throws -> TestFile {
         let whole = root.appendingPathComponent("\(name).bin")
         let seeder = root.appendingPathComponent("\(name)-seeder")
         try FileManager.default.createDirectory(at: seeder, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: whole.path, contents: nil)
         let output = try FileHandle(forWritingTo: whole)
         defer { try? output.close() }
-        let chunkBytes = mebibytes * 1_048_576 / chunks
         var generator = SplitMix64(seed: UInt64(chunkBytes))
         var list = ChunkList(total: chunks)
         for index in 1...chunks {
@@ -113,7 +118,7 @@ final class Workbench {
         try list.text.write(to: seeder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
         // Dirty pages written back later would slow whichever scenario runs then.
         sync()
-        return TestFile(whole: whole, seeder: seeder, chunks: chunks, bytes: mebibytes * 1_048_576)
+        return TestFile(whole: whole, seeder: seeder, chunks: chunks, bytes: chunkBytes * chunks)
     }
 
     /// Writes `bytes` into a scratch file and deletes it, just before a timed section that will

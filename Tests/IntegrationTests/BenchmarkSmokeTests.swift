@@ -8,12 +8,15 @@ import Testing
         let workspace = try Workspace()
         let bench = try workspace.start(
             "bench", Paths.binaries.appendingPathComponent("swarm-bench"),
-            ["-mib", "8", "-chunks", "4", "-clients", "3", "-startup-chunks", "1000", "-seconds", "1"]
+            ["-mib", "8", "-chunks", "4", "-clients", "3", "-startup-chunks", "1000", "-many-chunks", "200", "-seconds", "1"]
         )
         await waitUntil("the benchmark finishes", timeout: .seconds(180)) { !bench.isRunning }
         #expect(bench.process.terminationStatus == 0, "\(bench.output)")
         let rows = bench.output.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| scenario") }
-        let scenarios = ["1 seeder -> 1 client", "1 seeder -> 3 clients", "SHA-1", "one client fetching one", "start-up", "tracker WHERE_CHUNK", "terminal UI"]
+        let scenarios = [
+            "1 seeder -> 1 client", "1 seeder -> 3 clients", "SHA-1", "one client fetching one", "start-up",
+            "one client fetching 200 chunks", "tracker WHERE_CHUNK", "terminal UI",
+        ]
         #expect(rows.count == scenarios.count, "one row per scenario: \(bench.output)")
         for (row, scenario) in zip(rows, scenarios) {
             #expect(row.contains(scenario), "\(scenario) in \(row)")
