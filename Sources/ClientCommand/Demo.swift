@@ -23,6 +23,8 @@ struct Demo {
     var chunkSize: Int { max(1024, min(256 * 1024, (16 << 20) / chunks)) }
     private var seeders: Int { max(1, peers - 1) }
     private static let lateJoinDelay: Duration = .seconds(6)
+    /// From this many chunks, writing the folders takes long enough (5 s for 100,000) to say so.
+    private static let chunksWorthAWord = 10_000
     private static let targetSeconds = 30.0
 
     func run() async throws {
@@ -32,6 +34,9 @@ struct Demo {
         func logger(_ name: String) -> Logger { Logger(label: name) { LineLogHandler.seed(name: $0, file: logFile) } }
 
         let holders = holdings()
+        if chunks >= Self.chunksWorthAWord {
+            FileHandle.standardError.write(Data("client -demo: writing the peers' folders for a file of \(chunks) chunks...\n".utf8))
+        }
         for seeder in 0..<seeders {
             let held = (1...chunks).filter { holders[$0].contains(seeder) }
             try writeFolder("\(root)/peer-\(seeder + 1)", holding: held)
@@ -97,7 +102,7 @@ struct Demo {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         var list = ""
         for index in held {
-            try Self.content(of: index, size: chunkSize).write(to: URL(fileURLWithPath: "\(path)/chunk_\(index)"))
+            try FileSystem.writeWithoutSync(Self.content(of: index, size: chunkSize), to: "\(path)/chunk_\(index)")
             list += "\(index),chunk_\(index)\n"
         }
         list += "\(chunks),LASTCHUNK\n"
@@ -105,8 +110,8 @@ struct Demo {
     }
 
     /// The generated file's chunk `index`: the same bytes whoever writes it.
-    private static func content(of index: Int, size: Int) -> Data {
-        Data(SplitMix64.bytes(count: size, seed: UInt64(index)))
+    private static func content(of index: Int, size: Int) -> [UInt8] {
+        SplitMix64.bytes(count: size, seed: UInt64(index))
     }
 
     private static func start(_ swarm: Swarm, after delay: Duration) -> Task<Void, Never> {

@@ -292,7 +292,7 @@ extension Workbench {
         var list = ChunkList(total: chunks)
         for index in 1...chunks {
             let name = "chunk_\(index)"
-            try Data("chunk \(index)\n".utf8).write(to: folder.appendingPathComponent(name))
+            try FileSystem.writeWithoutSync(Array("chunk \(index)\n".utf8), to: folder.appendingPathComponent(name).path)
             list.add(ChunkIndex(index), fileName: name)
         }
         try list.text.write(to: folder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)

@@ -110,9 +110,8 @@ final class Workbench {
             bytes.withUnsafeMutableBytes { raw in
                 for position in raw.bindMemory(to: UInt64.self).indices { raw.storeBytes(of: generator.next(), toByteOffset: position * 8, as: UInt64.self) }
             }
-            let data = Data(bytes)
-            try output.write(contentsOf: data)
-            try data.write(to: seeder.appendingPathComponent("chunk_\(index)"))
+            try output.write(contentsOf: bytes)
+            try FileSystem.writeWithoutSync(bytes, to: seeder.appendingPathComponent("chunk_\(index)").path)
             list.add(ChunkIndex(index), fileName: "chunk_\(index)")
         }
         try list.text.write(to: seeder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)

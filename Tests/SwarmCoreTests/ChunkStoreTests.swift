@@ -51,6 +51,17 @@ final class ScratchFolder: Sendable {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(expected))
     }
 
+    @Test func writeWithoutSyncCreatesOrReplacesTheFileAndNamesItOnError() throws {
+        let path = folder.appendingPathComponent("generated").path
+        try FileSystem.writeWithoutSync(Array("first, longer".utf8), to: path)
+        try FileSystem.writeWithoutSync(Array("second".utf8), to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "second")
+        let missing = folder.appendingPathComponent("no-such-folder/generated").path
+        #expect(throws: FileSystemError(path: missing, reason: "No such file or directory")) {
+            try FileSystem.writeWithoutSync([1, 2, 3], to: missing)
+        }
+    }
+
     @Test func hashesHeldChunksIncludingEmptyOnes() async throws {
         try write("chunk_1", "abc")
         try write("chunk_2", "")
