@@ -21,11 +21,11 @@ import Darwin
 ///
 /// The list is rewritten at most ``listWriteDelay`` after a commit, so that commits close
 /// together share one rewrite; ``flush()`` writes it at once, and ``close()`` a last time, for a
-/// client that stops. Each rewrite costs an `fsync`, and
-/// on ext4 without a journal the inode it frees is skipped, at a cost, by every file created in
-/// the folder for a while after (a tenth of a swarm client's CPU when rewritten per chunk). A
-/// chunk is held and served from its commit on; one committed in the last moments before a
-/// crash is not listed yet, so it is fetched again and its file replaced.
+/// client that stops. Each rewrite costs an `fsync`, and on ext4 without a journal the inode it
+/// frees is skipped, at a cost, by every file created in the folder for a while after (a tenth
+/// of a swarm client's CPU when rewritten per chunk). A chunk is held and served from its commit
+/// on; one committed in the last moments before a crash is not listed yet, so it is fetched
+/// again and its file replaced.
 ///
 /// ```swift
 /// let store = try ChunkStore.open(folder: "client1_chunks")   // refuses a broken folder
