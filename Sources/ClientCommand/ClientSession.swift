@@ -8,18 +8,22 @@ import Darwin
 #endif
 
 /// Runs one engine to the end, drawn by the terminal UI or printed line by line, and turns
-/// SIGINT/SIGTERM into a clean stop (the terminal is given back before the process exits).
+/// SIGINT, SIGTERM and SIGHUP (its terminal closed) into a clean stop: the list is written, the
+/// demo's folder removed, and the terminal given back before the process exits.
 struct ClientSession {
     let swarm: Swarm
     let name: String
     let tracker: String
     let showsInterface: Bool
 
+    /// The signals that stop a client cleanly.
+    static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
+
     func run() async throws {
         let engine = Task { try await swarm.run() }
         if showsInterface {
             let ui = TerminalUI()
-            let signals = SignalTrap(signals: [SIGINT, SIGTERM]) { _ in ui.requestQuit() }
+            let signals = SignalTrap(signals: Self.stopSignals) { _ in ui.requestQuit() }
             defer { signals.cancel() }
             var initial = UIState()
             initial.trackerAddress = tracker
@@ -35,7 +39,7 @@ struct ClientSession {
                     LogFile.standardOutput.append(line: "[\(name)] \(line)")
                 }
             }
-            let signals = SignalTrap(signals: [SIGINT, SIGTERM]) { _ in engine.cancel() }
+            let signals = SignalTrap(signals: Self.stopSignals) { _ in engine.cancel() }
             defer { signals.cancel() }
             _ = await engine.result
             await printer.value
