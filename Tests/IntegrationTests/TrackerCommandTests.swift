@@ -61,4 +61,16 @@ import Testing
         #expect(tracker.output.contains("1 chunks, 1 registrations"), "\(tracker.output)")
         await workspace.tearDown()
     }
+
+    /// Each stop signal (SIGHUP: its terminal closed) ends the tracker with exit 0 and its last
+    /// questions in `logger.log`, which is written in batches.
+    @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
+    func stopSignalEndsTheTrackerCleanlyWithItsLogWritten(signal: Int32) async throws {
+        let workspace = try Workspace()
+        let (tracker, port) = try await workspace.startTracker()
+        #expect(ask(trackerPort: port, "WHERE_CHUNK,9") == "CHUNK_LOCATION_UNKNOWN,9")
+        #expect(await tracker.stop(signal: signal) == 0, "stops cleanly on signal \(signal)")
+        #expect(workspace.log.contains("P2PTracker,WHERE_CHUNK,9\n"), "\(workspace.log)")
+        await workspace.tearDown()
+    }
 }
