@@ -32,6 +32,9 @@ struct ClientSession {
                 await Self.perform(command, on: swarm)
             }
             engine.cancel()
+            // Signals stay trapped until the engine has written what it owes the disk: the
+            // shell of a closed terminal sends SIGHUP again to its jobs.
+            _ = await engine.result
         } else {
             let printer = Task { [name, swarm] in
                 for await event in swarm.events {
