@@ -15,16 +15,29 @@ struct ClientSession {
     let name: String
     let tracker: String
     let showsInterface: Bool
+    /// The process's trap of ``stopSignals``, if its owner made one already (the demo, which
+    /// removes its folder after the session); otherwise the session traps them itself.
+    var signals: SignalTrap?
 
     /// The signals that stop a client cleanly.
     static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
+
+    /// Sends the stop signals to `handler`: through the owner's trap, or a trap of its own, which
+    /// the caller cancels once the engine is done.
+    private func trapStopSignals(_ handler: @escaping @Sendable (Int32) -> Void) -> SignalTrap? {
+        if let signals {
+            signals.setHandler(handler)
+            return nil
+        }
+        return SignalTrap(signals: Self.stopSignals, handler: handler)
+    }
 
     func run() async throws {
         let engine = Task { try await swarm.run() }
         if showsInterface {
             let ui = TerminalUI()
-            let signals = SignalTrap(signals: Self.stopSignals) { _ in ui.requestQuit() }
-            defer { signals.cancel() }
+            let own = trapStopSignals { _ in ui.requestQuit() }
+            defer { own?.cancel() }
             var initial = UIState()
             initial.trackerAddress = tracker
             initial.name = name
@@ -42,8 +55,8 @@ struct ClientSession {
                     LogFile.standardOutput.append(line: "[\(name)] \(line)")
                 }
             }
-            let signals = SignalTrap(signals: Self.stopSignals) { _ in engine.cancel() }
-            defer { signals.cancel() }
+            let own = trapStopSignals { _ in engine.cancel() }
+            defer { own?.cancel() }
             _ = await engine.result
             await printer.value
         }

@@ -4,6 +4,7 @@ import SwarmCore
 import SwarmProtocol
 import SwarmTracker
 import SwarmTUI
+import Synchronization
 
 /// `client -demo`: a whole swarm in one process, on loopback, drawn live.
 ///
@@ -28,6 +29,12 @@ struct Demo {
     private static let targetSeconds = 30.0
 
     func run() async throws {
+        // One trap for the demo's whole life: a stop signal while the folders are written
+        // (seconds for 100,000 chunks) ends the preparation, and the folder is removed after the
+        // session as before it.
+        let stopped = StopRequest()
+        let signals = SignalTrap(signals: ClientSession.stopSignals) { _ in stopped.request() }
+        defer { signals.cancel() }
         let root = try Self.makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let logFile = try LogFile()
@@ -35,14 +42,15 @@ struct Demo {
 
         let holders = holdings()
         if chunks >= Self.chunksWorthAWord {
-            FileHandle.standardError.write(Data("client -demo: writing the peers' folders for a file of \(chunks) chunks...\n".utf8))
+            FileHandle.standardError.write(Data("client -demo: writing the peers' folders in \(root) for a file of \(chunks) chunks...\n".utf8))
         }
         for seeder in 0..<seeders {
             let held = (1...chunks).filter { holders[$0].contains(seeder) }
-            try writeFolder("\(root)/peer-\(seeder + 1)", holding: held)
+            guard try writeFolder("\(root)/peer-\(seeder + 1)", holding: held, unless: stopped) else { return }
         }
-        try writeFolder("\(root)/leecher", holding: [])
-        try writeFolder("\(root)/you", holding: [])
+        guard try writeFolder("\(root)/leecher", holding: [], unless: stopped), try writeFolder("\(root)/you", holding: [], unless: stopped) else {
+            return
+        }
 
         let server = try await TrackerServer.start(
             host: "127.0.0.1", port: 0, registry: TrackerRegistry(), logger: logger("P2PTracker"))
@@ -75,7 +83,8 @@ struct Demo {
         configuration.uploadLimit = TokenBucket(bytesPerSecond: perSeeder)
         let store = try ChunkStore.open(folder: "\(root)/you")
         let swarm = Swarm(configuration: configuration, store: store, logger: logger("you"))
-        try await ClientSession(swarm: swarm, name: "you", tracker: tracker.description, showsInterface: showsInterface).run()
+        guard !stopped.isRequested else { return }
+        try await ClientSession(swarm: swarm, name: "you", tracker: tracker.description, showsInterface: showsInterface, signals: signals).run()
     }
 
     /// Which seeders hold each chunk (index 1…chunks). Every chunk has a holder; the late seeder
@@ -98,15 +107,18 @@ struct Demo {
         return holders
     }
 
-    private func writeFolder(_ path: String, holding held: [Int]) throws {
+    /// Writes a peer's folder holding `held`; `false` if a stop was requested before it was done.
+    private func writeFolder(_ path: String, holding held: [Int], unless stopped: StopRequest) throws -> Bool {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         var list = ""
         for index in held {
+            guard !stopped.isRequested else { return false }
             try FileSystem.writeWithoutSync(Self.content(of: index, size: chunkSize), to: "\(path)/chunk_\(index)")
             list += "\(index),chunk_\(index)\n"
         }
         list += "\(chunks),LASTCHUNK\n"
         try list.write(toFile: "\(path)/\(ChunkList.fileName)", atomically: true, encoding: .utf8)
+        return true
     }
 
     /// The generated file's chunk `index`: the same bytes whoever writes it.
@@ -129,4 +141,13 @@ struct Demo {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
+}
+
+/// Whether a stop signal came while the demo was being prepared.
+private final class StopRequest: Sendable {
+    private let requested = Mutex(false)
+
+    func request() { requested.withLock { $0 = true } }
+
+    var isRequested: Bool { requested.withLock { $0 } }
 }

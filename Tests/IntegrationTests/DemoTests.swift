@@ -21,6 +21,28 @@ import Glibc
         await workspace.tearDown()
     }
 
+    /// A stop signal while a big demo writes its peers' folders (seconds for 100,000 chunks)
+    /// ends it there, with exit 0 and its folder removed.
+    @Test func stopSignalWhilePreparingEndsTheDemoAndRemovesItsFolder() async throws {
+        let workspace = try Workspace()
+        let demo = try workspace.start("demo", Paths.client, ["-demo", "-headless", "-chunks", "100000"])
+        await waitUntil("the demo says it is writing its folders") { demo.output.contains(" for a file of 100000 chunks") }
+        let said = demo.output
+        let start = try #require(said.range(of: "writing the peers' folders in "))
+        let end = try #require(said[start.upperBound...].range(of: " for a file of"))
+        let folder = String(said[start.upperBound..<end.lowerBound])
+        // Sent again until it lands: the trap starts listening a moment after it is made.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while demo.isRunning, ContinuousClock.now < deadline {
+            kill(demo.process.processIdentifier, SIGINT)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(!demo.isRunning && demo.process.terminationStatus == 0, "\(demo.output)")
+        #expect(!demo.output.contains("] you: 0/"), "stopped before the swarm started")
+        #expect(!FileManager.default.fileExists(atPath: folder), "\(folder) is removed")
+        await workspace.tearDown()
+    }
+
     /// The demo's folder, from its first line: `[you] you: 0/256 chunks in <folder>/you; serving on …`.
     static func folder(in output: String) -> String? {
         guard let start = output.range(of: " chunks in "), let end = output[start.upperBound...].range(of: "/you;") else { return nil }

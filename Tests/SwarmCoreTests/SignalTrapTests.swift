@@ -26,4 +26,19 @@ import Glibc
         let previous = signal(SIGUSR1, SIG_DFL)
         #expect(unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_DFL, to: Int.self))
     }
+
+    /// A trap handed on with `setHandler` sends the signals to the new handler only.
+    @Test func handedOnTrapCallsTheNewHandler() async throws {
+        let received = Mutex<[String]>([])
+        let trap = SignalTrap(signals: [SIGUSR2]) { _ in received.withLock { $0.append("first") } }
+        defer { trap.cancel() }
+        trap.setHandler { _ in received.withLock { $0.append("second") } }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while received.withLock({ $0.isEmpty }), ContinuousClock.now < deadline {
+            kill(getpid(), SIGUSR2)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(!received.withLock { $0 }.isEmpty)
+        #expect(received.withLock { $0 }.allSatisfy { $0 == "second" })
+    }
 }
