@@ -15,12 +15,9 @@ struct ClientSession {
     let name: String
     let tracker: String
     let showsInterface: Bool
-    /// The process's trap of ``stopSignals``, if its owner made one already (the demo, which
+    /// The process's trap of the stop signals, if its owner made one already (the demo, which
     /// removes its folder after the session); otherwise the session traps them itself.
     var signals: SignalTrap?
-
-    /// The signals that stop a client cleanly.
-    static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
 
     /// Sends the stop signals to `handler`: through the owner's trap, or a trap of its own, which
     /// the caller cancels once the engine is done.
@@ -29,7 +26,7 @@ struct ClientSession {
             signals.setHandler(handler)
             return nil
         }
-        return SignalTrap(signals: Self.stopSignals, handler: handler)
+        return SignalTrap(signals: SignalTrap.stopSignals, handler: handler)
     }
 
     func run() async throws {

@@ -33,7 +33,7 @@ struct Demo {
         // (seconds for 100,000 chunks) ends the preparation, and the folder is removed after the
         // session as before it.
         let stopped = StopRequest()
-        let signals = SignalTrap(signals: ClientSession.stopSignals) { _ in stopped.request() }
+        let signals = SignalTrap(signals: SignalTrap.stopSignals) { _ in stopped.request() }
         defer { signals.cancel() }
         let root = try Self.makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: root) }

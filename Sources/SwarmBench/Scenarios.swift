@@ -50,20 +50,14 @@ extension Workbench {
         for run in 1...runs {
             raw.append(try Loopback.copy(file: file.whole))
             let folder = try emptyFolder("leecher\(run)", total: file.chunks)
-            var exit: Spawned.Exit?
             sync()
             try preparePageCache(bytes: Self.pageCache(for: file.bytes))
             let seederBefore = seeder.cpuTime()
-            let seconds = try Timing.seconds {
-                let client = try startClient("leecher\(run)", folder: folder, trackerPort: port, extra: ["-exit-when-complete"])
-                exit = client.waitForExit(timeout: .seconds(600))
-            }
-            guard let exit, exit.succeeded else { throw BenchError("the client did not finish: \(exit.map { "status \($0.status)" } ?? "still running")") }
+            let (seconds, exit) = try fetchAll(file, into: folder, trackerPort: port)
             let seederCPU = try Self.difference(seeder.cpuTime(), seederBefore, of: "the seeder")
             swarm.append(Measured(seconds: seconds, cpuSeconds: exit.cpuTime.seconds + seederCPU))
             clientCPU.append(exit.cpuTime.seconds)
             peak = max(peak, exit.peakResidentBytes)
-            try verify(folder, holds: file)
             try setAside(folder)
         }
         // After the transfers, so that writing and dropping its gigabyte cannot touch them.
@@ -234,10 +228,7 @@ extension Workbench {
             .write(to: single.seeder.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
         let (_, port) = try startTracker()
         try startSeeder(single, trackerPort: port, name: "single-seeder")
-        let folder = try emptyFolder("single-leecher", total: 1)
-        let client = try startClient("single-leecher", folder: folder, trackerPort: port, extra: ["-exit-when-complete"])
-        guard let exit = client.waitForExit(timeout: .seconds(600)), exit.succeeded else { throw BenchError("the single-chunk client did not finish") }
-        try verify(folder, holds: single)
+        let (_, exit) = try fetchAll(single, into: try emptyFolder("single-leecher", total: 1), trackerPort: port)
         return Row(
             scenario: "one client fetching one \(Format.mebibytes(file.bytes)) chunk",
             swarm: "peak RSS " + Format.mebibytes(exit.peakResidentBytes),
@@ -251,14 +242,15 @@ extension Workbench {
     /// chunk costs does not grow with the number of chunks (a plan or a list rewrite that reads
     /// every chunk, once per chunk fetched, would make it grow tenfold).
     func manyChunks(_ chunks: Int) throws -> Row {
-        let few = try fetchTinyChunks(max(chunks / 10, 1), label: "few")
+        let fewer = max(chunks / 10, 1)
+        let few = try fetchTinyChunks(fewer, label: "few")
         let many = try fetchTinyChunks(chunks, label: "many")
         let perChunk = { (run: Measured, count: Int) in run.cpuSeconds * 1000 / Double(count) }
-        let growth = perChunk(many, chunks) / perChunk(few, max(chunks / 10, 1))
+        let growth = perChunk(many, chunks) / perChunk(few, fewer)
         return Row(
             scenario: "one client fetching \(chunks) chunks of 1 KiB",
             swarm: String(format: "%.2f s (%.0f chunks/s); client CPU %.2f ms per chunk", many.seconds, Double(chunks) / many.seconds, perChunk(many, chunks)),
-            baseline: String(format: "%d chunks: %.2f s; client CPU %.2f ms per chunk", max(chunks / 10, 1), few.seconds, perChunk(few, max(chunks / 10, 1))),
+            baseline: String(format: "%d chunks: %.2f s; client CPU %.2f ms per chunk", fewer, few.seconds, perChunk(few, fewer)),
             verdict: "\(Format.ratio(growth)) x the CPU per chunk of a tenth as many (about 1: no growth with the count)"
         )
     }
@@ -270,13 +262,7 @@ extension Workbench {
         let (_, port) = try startTracker()
         try startSeeder(file, trackerPort: port, name: "\(label)-seeder")
         let folder = try emptyFolder("\(label)-leecher", total: chunks)
-        var exit: Spawned.Exit?
-        let seconds = try Timing.seconds {
-            let client = try startClient("\(label)-leecher", folder: folder, trackerPort: port, extra: ["-exit-when-complete"])
-            exit = client.waitForExit(timeout: .seconds(600))
-        }
-        guard let exit, exit.succeeded else { throw BenchError("the client fetching \(chunks) chunks did not finish") }
-        try verify(folder, holds: file)
+        let (seconds, exit) = try fetchAll(file, into: folder, trackerPort: port)
         stopProcesses()
         try setAside(folder)
         return Measured(seconds: seconds, cpuSeconds: exit.cpuTime.seconds)

@@ -230,6 +230,22 @@ final class Workbench {
         return seeder
     }
 
+    /// Starts a client on the empty `folder` that exits once it holds every chunk of `file`,
+    /// waits for that and checks the bytes; returns its exit (peak memory, CPU time) and the
+    /// seconds from its start to its exit.
+    func fetchAll(_ file: TestFile, into folder: URL, trackerPort: Int) throws -> (seconds: Double, exit: Spawned.Exit) {
+        var exit: Spawned.Exit?
+        let seconds = try Timing.seconds {
+            let client = try startClient(folder.lastPathComponent, folder: folder, trackerPort: trackerPort, extra: ["-exit-when-complete"])
+            exit = client.waitForExit(timeout: .seconds(600))
+        }
+        guard let exit, exit.succeeded else {
+            throw BenchError("the client on \(folder.lastPathComponent) did not finish: \(exit.map { "status \($0.status)" } ?? "still running")")
+        }
+        try verify(folder, holds: file)
+        return (seconds, exit)
+    }
+
     /// Checks `folder` holds exactly the seeder's bytes of `file`.
     func verify(_ folder: URL, holds file: TestFile) throws {
         for index in 1...file.chunks {

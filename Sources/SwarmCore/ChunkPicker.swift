@@ -81,7 +81,7 @@ public enum ChunkPicker {
         for excluded in [input.held, input.inFlight, input.waiting, chosen] {
             for index in excluded where index.value <= input.total { ranks[index.value] = outOfTheRunning }
         }
-        for value in 1...max(input.total, 1) where value <= input.total {
+        for value in ranks.indices.dropFirst() {
             let rank = ranks[value]
             guard rank != outOfTheRunning else { continue }
             let index = ChunkIndex(value)

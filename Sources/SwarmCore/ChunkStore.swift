@@ -46,7 +46,7 @@ public actor ChunkStore {
     /// The version last written; held while writing, so writes go one at a time.
     private let writtenVersion = NIOLockedValueBox(0)
     private let threadPool: NIOThreadPool
-    /// How long a commit may wait for the list to be rewritten.
+    /// How long `local_chunks.txt` may lag behind a commit.
     public nonisolated let listWriteDelay: Duration
     /// The rewrite waiting out ``listWriteDelay``, if any.
     private var scheduledWrite: Task<Void, Never>?

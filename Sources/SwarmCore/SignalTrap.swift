@@ -14,6 +14,9 @@ import Darwin
 ///
 /// `@unchecked Sendable`: the sources are set once in `init` and dispatch sources are thread-safe.
 public final class SignalTrap: @unchecked Sendable {
+    /// The signals that stop the client and the tracker cleanly (SIGHUP: their terminal closed).
+    public static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
+
     private let signals: [Int32]
     private let sources: [any DispatchSourceSignal]
     private let handler: Handler

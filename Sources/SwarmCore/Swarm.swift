@@ -124,12 +124,8 @@ public actor Swarm {
     private var endgame = EndgamePolicy()
     /// Chunks being committed now, so a second fetch finishing meanwhile is dropped.
     private var committing: Set<ChunkIndex> = []
-    /// The chunks the last plan ranked after those it started, and when it was made.
-    private var upcoming: (picks: [ChunkIndex], madeAt: ContinuousClock.Instant) = ([], .now - .seconds(1))
-    /// How many chunks a plan ranks beyond the free slots, for the next ones to free.
-    static let planAhead = 32
-    /// How long those stay good: availability changes as the survey and fetches go on.
-    static let planFreshness: Duration = .milliseconds(250)
+    /// The chunks the last plan ranked after those it started.
+    private var upcoming = UpcomingPicks()
     private var announcedComplete = false
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
@@ -298,30 +294,26 @@ public actor Swarm {
     }
 
     /// The next `count` chunks to fetch: the rest of the last plan while it is fresh and no
-    /// chunk the user asked for waits, else a new plan that ranks ``planAhead`` more. A plan reads
-    /// every chunk of the file (a few milliseconds for 100,000), so it is not made per fetch.
+    /// chunk the user asked for waits, else a new plan (``UpcomingPicks``).
     private func nextPicks(_ count: Int, now: ContinuousClock.Instant) -> [ChunkIndex] {
-        guard count > 0 else { return [] }
-        if requested.isEmpty, !paused, now - upcoming.madeAt < Self.planFreshness {
-            let fresh = upcoming.picks.filter { !held.contains($0) && !inFlight.contains($0) && retryAt[$0] == nil }
-            if fresh.count >= count {
-                upcoming.picks = Array(fresh.dropFirst(count))
-                return Array(fresh.prefix(count))
+        upcoming.take(
+            count, now: now, mayReuse: requested.isEmpty && !paused,
+            usable: { !held.contains($0) && !inFlight.contains($0) && retryAt[$0] == nil },
+            plan: { slots in
+                ChunkPicker.plan(
+                    PickerInput(
+                        total: store.total,
+                        held: held,
+                        inFlight: inFlight,
+                        availability: availability,
+                        waiting: Set(retryAt.keys),
+                        requested: requested,
+                        paused: paused,
+                        freeSlots: slots
+                    )
+                )
             }
-        }
-        let input = PickerInput(
-            total: store.total,
-            held: held,
-            inFlight: inFlight,
-            availability: availability,
-            waiting: Set(retryAt.keys),
-            requested: requested,
-            paused: paused,
-            freeSlots: count + Self.planAhead
         )
-        let plan = ChunkPicker.plan(input)
-        upcoming = (Array(plan.dropFirst(count)), now)
-        return Array(plan.prefix(count))
     }
 
     /// Once every missing chunk is being fetched, free slots ask a second holder for those whose

@@ -105,11 +105,6 @@ public struct ChunkList: Equatable, Sendable {
         files[index] = name
     }
 
-    /// Records that chunk `index` is no longer held.
-    public mutating func remove(_ index: ChunkIndex) {
-        files[index] = nil
-    }
-
     /// The list's text: one `index,filename` line per held chunk, ascending, then `N,LASTCHUNK`.
     public var text: String {
         var out = ""

@@ -123,8 +123,7 @@ struct TrackerCommand: AsyncParsableCommand {
             throw ValidationError("cannot listen on \(host):\(port): \(error)")
         }
         logger.notice("tracker listening on \(server.localAddress) (quorum \(quorum))")
-        // SIGHUP too: a tracker whose terminal is closed stops as cleanly, its log written.
-        let signals = SignalTrap(signals: [SIGINT, SIGTERM, SIGHUP]) { signal in
+        let signals = SignalTrap(signals: SignalTrap.stopSignals) { signal in
             logger.notice("signal \(signal): stopping")
             Task { await server.shutdown() }
         }
