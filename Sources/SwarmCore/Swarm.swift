@@ -110,6 +110,8 @@ public actor Swarm {
     private var locatedAt: [ChunkIndex: ContinuousClock.Instant] = [:]
     private var retryAt: [ChunkIndex: ContinuousClock.Instant] = [:]
     private var attempts: [ChunkIndex: Int] = [:]
+    /// Chunks the user asked for, in order, until held: one that nobody holds yet or whose
+    /// fetch failed is tried again after its back-off, even while paused.
     private var requested: [ChunkIndex] = []
     private var paused: Bool
     private var badChunks: [PeerAddress: Int] = [:]
@@ -287,17 +289,17 @@ public actor Swarm {
         let free = configuration.maxConcurrentFetches - inFlight.count - duplicates.count
         for index in nextPicks(free, now: now) {
             inFlight.insert(index)
-            requested.removeAll { $0 == index }
             fetches[index] = Task { await self.fetch(index) }
         }
         startEndgame()
     }
 
     /// The next `count` chunks to fetch: the rest of the last plan while it is fresh and no
-    /// chunk the user asked for waits, else a new plan (``UpcomingPicks``).
+    /// chunk the user asked for could start, else a new plan (``UpcomingPicks``).
     private func nextPicks(_ count: Int, now: ContinuousClock.Instant) -> [ChunkIndex] {
-        upcoming.take(
-            count, now: now, mayReuse: requested.isEmpty && !paused,
+        let requestCouldStart = requested.contains { !inFlight.contains($0) && retryAt[$0] == nil }
+        return upcoming.take(
+            count, now: now, mayReuse: !requestCouldStart && !paused,
             usable: { !held.contains($0) && !inFlight.contains($0) && retryAt[$0] == nil },
             plan: { slots in
                 ChunkPicker.plan(

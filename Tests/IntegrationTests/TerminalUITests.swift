@@ -98,6 +98,32 @@ struct TerminalUITests {
         await workspace.tearDown()
     }
 
+    /// A chunk asked for while nobody holds it stays asked for: fetched, still paused, once a
+    /// peer that has it registers.
+    @Test func requestedChunkNobodyHoldsYetIsFetchedOnceAPeerHasIt() async throws {
+        let workspace = try Workspace()
+        let file = SwarmExchangeTests.file(chunks: 4)
+        try workspace.makeFolder("seeder", chunks: file, total: 4)
+        try workspace.makeFolder("tui", chunks: [:], total: 4)
+        let (_, port) = try await workspace.startTracker()
+        let tmux = try Tmux(width: 100, height: 30, directory: workspace.root)
+        defer { tmux.kill() }
+        try tmux.send("\(Paths.client.path) -folder tui -transfer_port \(freePort()) -name waiter -tracker 127.0.0.1:\(port) -paused; echo TUI_EXIT=$?", "Enter")
+        await waitUntil("the UI is up and paused") { tmux.screen().joined().contains("PAUSED") }
+
+        try tmux.send("r", "2", "Enter")
+        await waitUntil("the tracker says nobody holds chunk 2") { tmux.screen().joined().contains("chunk 2: no holder yet") }
+        try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
+        await waitUntil("chunk 2 lands once the seeder has registered it") { workspace.listedChunks("tui") == [2] }
+        #expect(workspace.chunk(2, in: "tui") == file[2])
+        await waitUntil("the UI shows 1/4") { tmux.screen().joined().contains("1/4 chunks 25%") }
+        #expect(workspace.listedChunks("tui") == [2], "still paused: only the requested chunk")
+
+        try tmux.send("q")
+        await waitUntil("the client exits 0") { tmux.screen().contains("TUI_EXIT=0") }
+        await workspace.tearDown()
+    }
+
     @Test func sigtermRestoresTheTerminalAndExitsCleanly() async throws {
         let workspace = try Workspace()
         try workspace.makeFolder("tui", chunks: [1: Data("x".utf8)], total: 2)
