@@ -59,10 +59,18 @@ public final class ChunkDownload {
 
     /// Writes what is left, closes the file and returns what was received, with its SHA-1.
     public func finish() async throws -> ReceivedChunk {
-        if batchBytes > 0 { try await startWrite() }
         try await writing?.value
         writing = nil
-        try await closeFile()
+        let (buffers, descriptor, path) = (batch, self.descriptor, self.path)
+        batch = []
+        batchBytes = 0
+        isClosed = true
+        // The last batch and the close in one trip to the thread pool: a chunk smaller than a
+        // batch costs one trip besides its open.
+        try await threadPool.runIfActive {
+            defer { close(descriptor) }
+            if !buffers.isEmpty { try FileSystem.writeAll(descriptor, buffers, path: path) }
+        }
         return ReceivedChunk(index: index, path: path, digest: SHA1Digest(bytes: hasher.finalize()), byteCount: byteCount)
     }
 
@@ -87,13 +95,6 @@ public final class ChunkDownload {
         writing = Task {
             try await threadPool.runIfActive { try FileSystem.writeAll(descriptor, buffers, path: path) }
         }
-    }
-
-    private func closeFile() async throws {
-        guard !isClosed else { return }
-        isClosed = true
-        let descriptor = self.descriptor
-        try await threadPool.runIfActive { _ = close(descriptor) }
     }
 }
 

@@ -169,21 +169,26 @@ public struct ChunkFetcher: Sendable {
         if let size = Self.receiveBuffer {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
         }
-        return try await bootstrap
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        IdleStateHandler(readTimeout: stall),
-                        StallDetector(timeout: stallTimeout)
-                    )
-                    // At most four reads (up to 1 MiB each) wait for the receiving task, so eight
-                    // fetches at once stay within a few tens of MiB.
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
-                        wrappingChannelSynchronously: channel,
-                        configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4), isOutboundHalfClosureEnabled: true)
-                    )
-                }
+        let setUp: @Sendable (Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandlers(
+                    IdleStateHandler(readTimeout: stall),
+                    StallDetector(timeout: stallTimeout)
+                )
+                // At most four reads (up to 1 MiB each) wait for the receiving task, so eight
+                // fetches at once stay within a few tens of MiB.
+                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4), isOutboundHalfClosureEnabled: true)
+                )
             }
+        }
+        // The tracker hands out numeric addresses: connecting to one directly skips the name
+        // resolver and Happy Eyeballs, which a connection per chunk pays for every time.
+        if let address = try? SocketAddress(ipAddress: host, port: port) {
+            return try await bootstrap.connect(to: address, channelInitializer: setUp)
+        }
+        return try await bootstrap.connect(host: host, port: port, channelInitializer: setUp)
     }
 
     /// A name that did not resolve to any address (as opposed to an address that refused).
