@@ -59,9 +59,12 @@ extension ChunkFetcherTests {
         await server.shutdown()
     }
 
-    @Test func chunkConnectionsReadOncePerWakeUp() async throws {
+    /// Both ways of connecting (straight to a numeric address; resolving a name, as seed-era
+    /// peers register "localhost") set the connection up the same way.
+    @Test(arguments: ["127.0.0.1", "localhost"])
+    func chunkConnectionsReadOncePerWakeUp(host: String) async throws {
         let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in })
-        let channel = try await ChunkFetcher().connect(host: "127.0.0.1", port: server.localAddress.port!)
+        let channel = try await ChunkFetcher().connect(host: host, port: server.localAddress.port!)
         // NIO's default is 4, and as many pooled receive buffers, each copied whole when added.
         #expect(try await channel.channel.getOption(ChannelOptions.maxMessagesPerRead) == 1)
         try await channel.channel.close()
