@@ -36,12 +36,14 @@ public struct ChunkIndex: Hashable, Comparable, Sendable, CustomStringConvertibl
 
 extension StringProtocol {
     /// The text without the spaces, tabs, CRs and LFs that seed-era peers leave around fields.
+    /// Looks at UTF-8 bytes, not `Character`s: every one of them is a single ASCII byte, and the
+    /// tracker and the clients trim every field of every message.
     public func trimmingWireWhitespace() -> Substring {
-        let isPadding: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
         let view = Substring(self)
-        guard let first = view.firstIndex(where: { !isPadding($0) }),
-            let last = view.lastIndex(where: { !isPadding($0) })
+        let bytes = view.utf8
+        guard let first = bytes.firstIndex(where: { !$0.isWirePadding }),
+            let last = bytes.lastIndex(where: { !$0.isWirePadding })
         else { return view[view.endIndex...] }
-        return view[first...last]
+        return view[first..<bytes.index(after: last)]
     }
 }

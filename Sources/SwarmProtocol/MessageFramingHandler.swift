@@ -92,16 +92,24 @@ public final class MessageFramingHandler<Message: WireMessage>: ChannelInboundHa
     @discardableResult
     private func drain(context: ChannelHandlerContext, atEndOfStream: Bool, senderPaused: Bool) -> Bool {
         var fired = false
+        // The framer asks whether a text is a whole message by parsing it, often the very text it
+        // then cuts (an answer's newline): that parse is kept instead of made twice.
+        var lastWhole: (text: String, message: Message)?
         do {
             while !failed,
                 let frame = try framer.nextFrame(
                     in: &buffer,
                     atEndOfStream: atEndOfStream,
                     senderPaused: senderPaused,
-                    isWhole: { (try? Message(parsing: $0)) != nil }
+                    isWhole: { text in
+                        guard let message = try? Message(parsing: text) else { return false }
+                        lastWhole = (text, message)
+                        return true
+                    }
                 )
             {
-                let message = try Message(parsing: frame.text)
+                let message = try lastWhole.flatMap { $0.text == frame.text ? $0.message : nil } ?? Message(parsing: frame.text)
+                lastWhole = nil
                 context.fireChannelRead(wrapInboundOut(Framed(message: message, terminated: frame.terminated)))
                 fired = true
             }

@@ -49,16 +49,17 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether `host` is an IPv4 address, an IPv6 address or an RFC 1123 host name.
     public static func isValidHost(_ host: String) -> Bool {
-        guard !host.isEmpty, host.utf8.count <= 253 else { return false }
-        if host.contains(":") {
-            return host.utf8.allSatisfy { byte in
+        let bytes = host.utf8
+        guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+        if bytes.contains(UInt8(ascii: ":")) {
+            return bytes.allSatisfy { byte in
                 byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") || byte.isASCIIHexDigit
-            } && host.utf8.count >= 2
+            } && bytes.count >= 2
         }
-        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
-        return labels.allSatisfy { label in
-            !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                && label.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: "-") }
+        let hyphen = UInt8(ascii: "-")
+        return bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && label.first != hyphen && label.last != hyphen
+                && label.allSatisfy { $0.isASCIIAlphanumeric || $0 == hyphen }
         }
     }
 

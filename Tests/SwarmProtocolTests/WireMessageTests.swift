@@ -84,10 +84,22 @@ import Testing
 
     @Test(arguments: [
         ("localhost", true), ("127.0.0.1", true), ("::1", true), ("peer-1.example.org", true), ("", false),
-        ("bad host", false), ("-lead", false), ("a..b", false), ("x,y", false), ("under_score", false),
+        ("bad host", false), ("-lead", false), ("trail-", false), ("a..b", false), ("x,y", false), ("under_score", false),
+        ("hôst", false), (String(repeating: "a", count: 63), true), (String(repeating: "a", count: 64), false),
     ])
     func holdersMayBeAddressesOrHostNames(_ host: String, _ valid: Bool) {
         #expect(PeerAddress.isValidHost(host) == valid)
+    }
+
+    /// Fields are cut and trimmed by bytes; text around multi-byte characters stays whole.
+    @Test func fieldsAroundNonASCIITextAreCutAtTheirPadding() {
+        #expect(" \tchunk_é \r\n".trimmingWireWhitespace() == "chunk_é")
+        #expect("日本 ".trimmingWireWhitespace() == "日本")
+        #expect(" \r\n ".trimmingWireWhitespace() == "")
+        let text = "GET_CHUNK_FROM,3,2fd4e1c67a2d28fced849ee1bb76e7391b93eb12, hôst ,6001"
+        #expect(throws: WireError.malformed(verb: .getChunkFrom, text: text, reason: "holder \"hôst\" is neither an IP address nor a host name")) {
+            try TrackerAnswer(parsing: text)
+        }
     }
 
     @Test func trackerAddressesParseWithBracketedIPv6() {
