@@ -113,6 +113,8 @@ public actor Swarm {
     /// Chunks the user asked for, in order, until held: one that nobody holds yet or whose
     /// fetch failed is tried again after its back-off, even while paused.
     private var requested: [ChunkIndex] = []
+    /// The largest chunk fetched so far, in bytes: what the next one probably weighs.
+    private var largestChunk: Int?
     private var paused: Bool
     private var badChunks: [PeerAddress: Int] = [:]
     private var banned: Set<PeerAddress> = []
@@ -405,7 +407,7 @@ public actor Swarm {
         let sink = self.sink
         let received: ReceivedChunk
         do {
-            received = try await configuration.fetcher.fetch(index, from: holder, expecting: digest, into: store) {
+            received = try await configuration.fetcher.fetch(index, from: holder, expecting: digest, into: store, expectedBytes: largestChunk) {
                 sink.yield(.receiving(index, from: holder, bytes: $0))
             }
         } catch {
@@ -443,6 +445,7 @@ public actor Swarm {
             return true
         }
         held.insert(index)
+        largestChunk = max(largestChunk ?? 0, received.byteCount)
         requested.removeAll { $0 == index }
         availability[index, default: 0] += 1
         await tracker?.register(index, digest)

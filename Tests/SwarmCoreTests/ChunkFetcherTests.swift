@@ -71,3 +71,25 @@ extension ChunkFetcherTests {
         await server.shutdown()
     }
 }
+
+extension ChunkFetcherTests {
+    /// The first read is sized to the chunks seen so far, so a tiny chunk does not cost a copy of
+    /// a 256 KiB buffer; large or unknown chunks start at 256 KiB.
+    @Test(arguments: [
+        (nil, 256 * 1024), (0, 256 * 1024), (1, 4096), (1_000, 4096), (4096, 4096), (4097, 8192),
+        (70_000, 128 * 1024), (300_000, 256 * 1024), (16 << 20, 256 * 1024),
+    ] as [(Int?, Int)])
+    func firstReadFollowsTheExpectedChunkSize(_ expected: Int?, _ size: Int) {
+        #expect(ChunkFetcher.firstReadSize(expecting: expected) == size)
+    }
+
+    @Test func chunkConnectionsStartWithTheFirstReadAskedFor() async throws {
+        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in })
+        let channel = try await ChunkFetcher().connect(host: "127.0.0.1", port: server.localAddress.port!, firstRead: 8192)
+        let allocator = try await channel.channel.getOption(ChannelOptions.recvAllocator) as? AdaptiveRecvByteBufferAllocator
+        #expect(allocator?.initial == 8192)
+        #expect(allocator?.maximum == 1 << 20)
+        try await channel.channel.close()
+        await server.shutdown()
+    }
+}
