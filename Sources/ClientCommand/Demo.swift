@@ -54,37 +54,59 @@ struct Demo {
 
         let server = try await TrackerServer.start(
             host: "127.0.0.1", port: 0, registry: TrackerRegistry(), logger: logger("P2PTracker"))
-        defer { Task { await server.shutdown() } }
         let tracker = PeerAddress(host: "127.0.0.1", port: server.localAddress.port!)!
+        var peers: [Task<Void, Never>] = []
+        do {
+            try startPeers(into: &peers, root: root, tracker: tracker, logger: logger)
+            var configuration = Swarm.Configuration(name: "you", tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
+            configuration.startPaused = startPaused
+            configuration.uploadLimit = TokenBucket(bytesPerSecond: perPeerRate)
+            let store = try ChunkStore.open(folder: "\(root)/you")
+            let swarm = Swarm(configuration: configuration, store: store, logger: logger("you"))
+            if !stopped.isRequested {
+                try await ClientSession(swarm: swarm, name: "you", tracker: tracker.description, showsInterface: showsInterface, signals: signals).run()
+            }
+        } catch {
+            await Self.stop(peers, server)
+            throw error
+        }
+        await Self.stop(peers, server)
+    }
 
-        let totalBytes = Double(chunkSize * chunks)
-        let perSeeder = max(4096, totalBytes / Self.targetSeconds / Double(min(seeders, 4)))
-        var background: [Task<Void, Never>] = []
-        defer { for task in background { task.cancel() } }
+    /// The rate each simulated peer serves (and the leecher fetches) at, bytes per second: the
+    /// whole file in about ``targetSeconds`` from up to four seeders.
+    private var perPeerRate: Double {
+        max(4096, Double(chunkSize * chunks) / Self.targetSeconds / Double(min(seeders, 4)))
+    }
+
+    /// Starts the simulated seeders (the last one late, with more than two) and the leecher,
+    /// adding each to `peers` as it starts.
+    private func startPeers(into peers: inout [Task<Void, Never>], root: String, tracker: PeerAddress, logger: (String) -> Logger) throws {
         for seeder in 0..<seeders {
             let name = "peer-\(seeder + 1)"
             var configuration = Swarm.Configuration(name: name, tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
             configuration.startPaused = true  // seeders only serve
-            configuration.uploadLimit = TokenBucket(bytesPerSecond: perSeeder)
+            configuration.uploadLimit = TokenBucket(bytesPerSecond: perPeerRate)
             let store = try ChunkStore.open(folder: "\(root)/\(name)")
             let isLate = seeders > 2 && seeder == seeders - 1
-            background.append(Self.start(Swarm(configuration: configuration, store: store, logger: logger(name)), after: isLate ? Self.lateJoinDelay : .zero))
+            peers.append(Self.start(Swarm(configuration: configuration, store: store, logger: logger(name)), after: isLate ? Self.lateJoinDelay : .zero))
         }
-        if peers > 1 {
+        if self.peers > 1 {
             var configuration = Swarm.Configuration(name: "leecher", tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
-            configuration.uploadLimit = TokenBucket(bytesPerSecond: perSeeder)
-            configuration.fetcher.downloadLimit = TokenBucket(bytesPerSecond: perSeeder)
+            configuration.uploadLimit = TokenBucket(bytesPerSecond: perPeerRate)
+            configuration.fetcher.downloadLimit = TokenBucket(bytesPerSecond: perPeerRate)
             let store = try ChunkStore.open(folder: "\(root)/leecher")
-            background.append(Self.start(Swarm(configuration: configuration, store: store, logger: logger("leecher")), after: .seconds(2)))
+            peers.append(Self.start(Swarm(configuration: configuration, store: store, logger: logger("leecher")), after: .seconds(2)))
         }
+    }
 
-        var configuration = Swarm.Configuration(name: "you", tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
-        configuration.startPaused = startPaused
-        configuration.uploadLimit = TokenBucket(bytesPerSecond: perSeeder)
-        let store = try ChunkStore.open(folder: "\(root)/you")
-        let swarm = Swarm(configuration: configuration, store: store, logger: logger("you"))
-        guard !stopped.isRequested else { return }
-        try await ClientSession(swarm: swarm, name: "you", tracker: tracker.description, showsInterface: showsInterface, signals: signals).run()
+    /// Stops the simulated peers and waits until each has (its list written, its downloads
+    /// ended), then the tracker: only then may their folders be removed. Removing them while
+    /// a peer still wrote left half of them behind.
+    private static func stop(_ peers: [Task<Void, Never>], _ server: TrackerServer) async {
+        for peer in peers { peer.cancel() }
+        for peer in peers { await peer.value }
+        await server.shutdown()
     }
 
     /// Which seeders hold each chunk (index 1…chunks). Every chunk has a holder; the late seeder

@@ -161,9 +161,9 @@ public actor ChunkStore {
     /// Keeps a finished download as `chunk_<i>`, held and served from now on, and lists it in
     /// `local_chunks.txt` within ``listWriteDelay``.
     ///
-    /// The caller has checked the digest. Throws, keeping nothing, if the file cannot be renamed;
-    /// throws ``StoreClosed`` once the store is closed (a file renamed meanwhile stays unlisted,
-    /// as after a crash).
+    /// The caller has checked the digest. Throws, keeping nothing, if the file cannot be renamed
+    /// or the calling task is cancelled first; throws ``StoreClosed`` once the store is closed (a
+    /// file renamed meanwhile stays unlisted, as after a crash).
     public func commit(_ download: ReceivedChunk) async throws {
         guard !isClosed else {
             await discard(download)
@@ -173,12 +173,18 @@ public actor ChunkStore {
         let name = "chunk_\(index)"
         let finalPath = "\(folder)/\(name)"
         let partial = download.path
-        try await threadPool.runIfActive {
-            guard rename(partial, finalPath) == 0 else {
-                let reason = FileSystem.lastError
-                unlink(partial)
-                throw FileSystemError(path: finalPath, reason: reason)
+        do {
+            try await threadPool.runIfActive {
+                guard rename(partial, finalPath) == 0 else {
+                    let reason = FileSystem.lastError
+                    unlink(partial)
+                    throw FileSystemError(path: finalPath, reason: reason)
+                }
             }
+        } catch is CancellationError {
+            // The pool refused the rename unrun (the calling task was cancelled): keep nothing.
+            await discard(download)
+            throw CancellationError()
         }
         guard !isClosed else { throw StoreClosed() }
         list.add(index, fileName: name)

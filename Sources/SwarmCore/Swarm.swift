@@ -227,10 +227,21 @@ public actor Swarm {
                 if configuration.exitWhenComplete { break }
             }
         }
+        // Nothing touches the folder once run returns: the fetches under way end first (each
+        // removes its partial file, or commits its chunk), with the tracker connection closed
+        // so that none waits for an answer; then the last chunks are listed. A fetch still
+        // connecting ends within its connect timeout.
+        trackerTask.cancel()
+        await stopFetches()
         await server.shutdown()
-        // Chunks committed in the last moments are listed before the client stops; fetches
-        // that finish after this are not kept, so nothing is said fetched that is not listed.
         try await store.close()
+    }
+
+    /// Cancels every fetch and waits until each has ended.
+    private func stopFetches() async {
+        let running = Array(fetches.values) + Array(duplicates.values)
+        for task in running { task.cancel() }
+        for task in running { await task.value }
     }
 
     /// Stops starting new fetches; serving goes on. Fetches under way finish.
@@ -412,10 +423,12 @@ public actor Swarm {
             }
         } catch {
             // Cancelled because the other copy of an endgame pair arrived first: not the holder's fault.
-            if Task.isCancelled || isHeldOrCommitting(index) {
+            if isHeldOrCommitting(index) {
                 abandon(index, from: holder)
                 return true
             }
+            // Cancelled because the client is stopping: nothing to say.
+            if Task.isCancelled { return true }
             logger.warning("chunk \(index) from \(holder): \(error)")
             emit(.failed(index, from: holder, reason: error.description))
             if error.isBadData { noteBadData(from: holder) }
@@ -435,7 +448,8 @@ public actor Swarm {
         defer { committing.remove(index) }
         do {
             try await store.commit(received)
-        } catch is StoreClosed {
+        } catch where error is StoreClosed || error is CancellationError {
+            // The client is stopping; the chunk is not kept (nor said fetched).
             return true
         } catch {
             logger.error("cannot save chunk \(index): \(error)")

@@ -8,7 +8,8 @@ import Glibc
 /// `client -demo`, headless: a whole swarm in one process, on loopback.
 @Suite struct DemoTests {
     /// The demo's swarm fetches for real; a closed terminal (SIGHUP) stops it as cleanly as
-    /// SIGTERM does, and either way its temporary folder is removed.
+    /// SIGTERM does, and either way its temporary folder is removed, though its simulated
+    /// leecher (started 2 s in) is fetching into it when the signal comes.
     @Test(arguments: [SIGHUP, SIGTERM])
     func demoFetchesThenStopsCleanlyAndRemovesItsFolder(signal: Int32) async throws {
         let workspace = try Workspace()
@@ -16,6 +17,10 @@ import Glibc
         await waitUntil("the demo fetches two chunks", timeout: .seconds(60)) { ReliabilityTests.fetched(in: demo.output).count >= 2 }
         let folder = try #require(Self.folder(in: demo.output), "the demo says where its folder is: \(demo.output)")
         #expect(FileManager.default.fileExists(atPath: folder))
+        await waitUntil("the simulated leecher has fetched a chunk", timeout: .seconds(60)) {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: "\(folder)/leecher")) ?? []
+            return names.contains { $0.hasPrefix("chunk_") }
+        }
         #expect(await demo.stop(signal: signal) == 0, "stops cleanly on signal \(signal)")
         #expect(!FileManager.default.fileExists(atPath: folder), "\(folder) is removed")
         await workspace.tearDown()
