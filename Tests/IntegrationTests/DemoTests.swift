@@ -36,13 +36,8 @@ import Glibc
         let start = try #require(said.range(of: "writing the peers' folders in "))
         let end = try #require(said[start.upperBound...].range(of: " for a file of"))
         let folder = String(said[start.upperBound..<end.lowerBound])
-        // Sent again until it lands: the trap starts listening a moment after it is made.
-        let deadline = ContinuousClock.now + .seconds(30)
-        while demo.isRunning, ContinuousClock.now < deadline {
-            kill(demo.process.processIdentifier, SIGINT)
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        #expect(!demo.isRunning && demo.process.terminationStatus == 0, "\(demo.output)")
+        // Once: the signals are trapped before the demo says what it is doing.
+        #expect(await demo.stop(signal: SIGINT, timeout: .seconds(30)) == 0, "\(demo.output)")
         #expect(!demo.output.contains("] you: 0/"), "stopped before the swarm started")
         #expect(!FileManager.default.fileExists(atPath: folder), "\(folder) is removed")
         await workspace.tearDown()
