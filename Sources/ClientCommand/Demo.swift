@@ -100,8 +100,8 @@ struct Demo {
         }
     }
 
-    /// Stops the simulated peers and waits until each has (its list written, its downloads
-    /// ended), then the tracker: only then may their folders be removed. Removing them while
+    /// Stops the simulated peers and waits until each has stopped (its fetches ended, its list
+    /// written), then the tracker: only then may their folders be removed. Removing them while
     /// a peer still wrote left half of them behind.
     private static func stop(_ peers: [Task<Void, Never>], _ server: TrackerServer) async {
         for peer in peers { peer.cancel() }

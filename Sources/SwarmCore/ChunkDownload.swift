@@ -64,12 +64,20 @@ public final class ChunkDownload {
         let (buffers, descriptor, path) = (batch, self.descriptor, self.path)
         batch = []
         batchBytes = 0
-        isClosed = true
         // The last batch and the close in one trip to the thread pool: a chunk smaller than a
         // batch costs one trip besides its open.
-        try await threadPool.runIfActive {
-            defer { close(descriptor) }
-            if !buffers.isEmpty { try FileSystem.writeAll(descriptor, buffers, path: path) }
+        do {
+            try await threadPool.runIfActive {
+                defer { close(descriptor) }
+                if !buffers.isEmpty { try FileSystem.writeAll(descriptor, buffers, path: path) }
+            }
+            isClosed = true
+        } catch is CancellationError {
+            // Refused unrun (the task was cancelled): the file is still open, for discard() to close.
+            throw CancellationError()
+        } catch {
+            isClosed = true
+            throw error
         }
         return ReceivedChunk(index: index, path: path, digest: SHA1Digest(bytes: hasher.finalize()), byteCount: byteCount)
     }

@@ -153,7 +153,7 @@ public struct ChunkFetcher: Sendable {
     /// when its chunks were that small.
     static func firstReadSize(expecting bytes: Int?) -> Int {
         guard let bytes, bytes > 0 else { return defaultFirstRead }
-        let roundedUp = bytes <= 1 ? 1 : 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
+        let roundedUp = 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
         return min(max(4096, roundedUp), defaultFirstRead)
     }
 
