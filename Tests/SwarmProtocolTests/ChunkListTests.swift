@@ -53,4 +53,18 @@ import Testing
         #expect(list.text == "1,chunk_1\n2,chunk_2\n3,chunk_3\n4,LASTCHUNK\n")
         #expect(try ChunkList(parsing: list.text).files == list.files)
     }
+
+    /// The text is the same whether the list is sparse (sorted) or at least a quarter full (laid
+    /// out by index), with names of any kind.
+    @Test(arguments: [0, 1, 99, 250, 251, 700, 1_000])
+    func textListsHeldChunksAscendingAtAnyFullness(held: Int) throws {
+        var list = ChunkList(total: 1_000)
+        // Added in a scrambled order (multiplying by a prime modulo a larger one), the same every run.
+        for index in (1...1_000).sorted(by: { $0 * 7919 % 1009 < $1 * 7919 % 1009 }).prefix(held) {
+            list.add(ChunkIndex(index), fileName: index % 3 == 0 ? "données_\(index)" : "chunk_\(index)")
+        }
+        let expected = list.files.keys.sorted().map { "\($0.value),\(list.files[$0]!)\n" }.joined() + "1000,LASTCHUNK\n"
+        #expect(list.text == expected)
+        #expect(try ChunkList(parsing: list.text).files == list.files)
+    }
 }
