@@ -64,20 +64,13 @@ public final class ChunkDownload {
         let (buffers, descriptor, path) = (batch, self.descriptor, self.path)
         batch = []
         batchBytes = 0
-        // The last batch and the close in one trip to the thread pool: a chunk smaller than a
-        // batch costs one trip besides its open.
-        do {
-            try await threadPool.runIfActive {
-                defer { close(descriptor) }
-                if !buffers.isEmpty { try FileSystem.writeAll(descriptor, buffers, path: path) }
-            }
-            isClosed = true
-        } catch is CancellationError {
-            // Refused unrun (the task was cancelled): the file is still open, for discard() to close.
-            throw CancellationError()
-        } catch {
-            isClosed = true
-            throw error
+        isClosed = true
+        // The last batch and the close in one trip to the thread pool (a chunk smaller than a
+        // batch costs one trip besides its open), made even from a cancelled task: the file is
+        // closed whatever happens.
+        try await threadPool.runToCompletion {
+            defer { close(descriptor) }
+            if !buffers.isEmpty { try FileSystem.writeAll(descriptor, buffers, path: path) }
         }
         return ReceivedChunk(index: index, path: path, digest: SHA1Digest(bytes: hasher.finalize()), byteCount: byteCount)
     }

@@ -161,9 +161,9 @@ public actor ChunkStore {
     /// Keeps a finished download as `chunk_<i>`, held and served from now on, and lists it in
     /// `local_chunks.txt` within ``listWriteDelay``.
     ///
-    /// The caller has checked the digest. Throws, keeping nothing, if the file cannot be renamed
-    /// or the calling task is cancelled first; throws ``StoreClosed`` once the store is closed (a
-    /// file renamed meanwhile stays unlisted, as after a crash).
+    /// The caller has checked the digest. Throws, keeping nothing, if the file cannot be renamed;
+    /// throws ``StoreClosed`` once the store is closed (a file renamed meanwhile stays unlisted,
+    /// as after a crash). A cancelled task commits all the same: the chunk is whole and checked.
     public func commit(_ download: ReceivedChunk) async throws {
         guard !isClosed else {
             await discard(download)
@@ -173,18 +173,12 @@ public actor ChunkStore {
         let name = "chunk_\(index)"
         let finalPath = "\(folder)/\(name)"
         let partial = download.path
-        do {
-            try await threadPool.runIfActive {
-                guard rename(partial, finalPath) == 0 else {
-                    let reason = FileSystem.lastError
-                    unlink(partial)
-                    throw FileSystemError(path: finalPath, reason: reason)
-                }
+        try await threadPool.runToCompletion {
+            guard rename(partial, finalPath) == 0 else {
+                let reason = FileSystem.lastError
+                unlink(partial)
+                throw FileSystemError(path: finalPath, reason: reason)
             }
-        } catch is CancellationError {
-            // The pool refused the rename unrun (the calling task was cancelled): keep nothing.
-            await discard(download)
-            throw CancellationError()
         }
         guard !isClosed else { throw StoreClosed() }
         list.add(index, fileName: name)
@@ -207,7 +201,7 @@ public actor ChunkStore {
         scheduledWrite?.cancel()
         scheduledWrite = nil
         do {
-            try await Task.detached { [self] in try await writeNewestList() }.value
+            try await writeNewestList()
         } catch {
             scheduleListWrite(after: Self.listRetryDelay)
             throw error
@@ -238,7 +232,7 @@ public actor ChunkStore {
     /// pool, once per write: for 100,000 chunks it takes tens of milliseconds.
     private func writeNewestList() async throws {
         let (listPath, written, version, snapshot) = ("\(folder)/\(ChunkList.fileName)", writtenVersion, listVersion, list)
-        try await threadPool.runIfActive {
+        try await threadPool.runToCompletion {
             try written.withLockedValue { writtenVersion in
                 guard version > writtenVersion else { return }
                 try FileSystem.replaceAtomically(listPath, with: snapshot.text)

@@ -156,13 +156,22 @@ public struct FileSystemError: Error, CustomStringConvertible, Equatable {
 }
 
 extension NIOThreadPool {
-    /// Runs clean-up `body` on the pool once `pending` (a write in progress) is done, even when
-    /// the calling task is cancelled: the pool refuses work from a cancelled task, so this runs
-    /// in a task of its own.
-    func runCleanUp(after pending: Task<Void, Error>? = nil, _ body: @escaping @Sendable () -> Void) async {
-        await Task.detached {
+    /// Runs `body` on the pool once `pending` (a write in progress) is done, even when the calling
+    /// task is cancelled: the pool refuses work from a cancelled task unrun, so this runs in a
+    /// task of its own. For work that must not be left half done: closing, renaming or removing
+    /// a file, writing the list.
+    func runToCompletion<T: Sendable>(
+        after pending: Task<Void, Error>? = nil,
+        _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await Task.detached {
             _ = try? await pending?.value
-            _ = try? await self.runIfActive(body)
+            return try await self.runIfActive(body)
         }.value
+    }
+
+    /// ``runToCompletion(after:_:)`` for clean-up that cannot fail.
+    func runCleanUp(after pending: Task<Void, Error>? = nil, _ body: @escaping @Sendable () -> Void) async {
+        _ = try? await runToCompletion(after: pending, body)
     }
 }

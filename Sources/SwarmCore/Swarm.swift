@@ -211,13 +211,10 @@ public actor Swarm {
             }
         }
         defer {
-            trackerTask.cancel()
             trackerWatch.cancel()
             listWatch.cancel()
             survey.cancel()
             ticker.cancel()
-            for task in fetches.values { task.cancel() }
-            for task in duplicates.values { task.cancel() }
         }
         wake.yield()
         for await _ in wakeups {
@@ -448,8 +445,7 @@ public actor Swarm {
         defer { committing.remove(index) }
         do {
             try await store.commit(received)
-        } catch where error is StoreClosed || error is CancellationError {
-            // The client is stopping; the chunk is not kept (nor said fetched).
+        } catch is StoreClosed {
             return true
         } catch {
             logger.error("cannot save chunk \(index): \(error)")
