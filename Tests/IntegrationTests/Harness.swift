@@ -157,12 +157,18 @@ final class Workspace: @unchecked Sendable {
         )
     }
 
+    /// A folder "seeder" holding all of `file`, an empty folder `empty` for the same file, and a
+    /// tracker; returns the tracker's port.
+    func prepareSwarm(_ file: [Int: Data], emptyFolder empty: String) async throws -> Int {
+        try makeFolder("seeder", chunks: file, total: file.count)
+        try makeFolder(empty, chunks: [:], total: file.count)
+        return try await startTracker().1
+    }
+
     /// A tracker, a client "seeder" holding all of `file`, and a client "leecher" starting from
     /// an empty folder with `leecherArguments`.
     func startSeederAndLeecher(_ file: [Int: Data], leecherArguments: [String]) async throws -> TestProcess {
-        try makeFolder("seeder", chunks: file, total: file.count)
-        try makeFolder("leecher", chunks: [:], total: file.count)
-        let (_, port) = try await startTracker()
+        let port = try await prepareSwarm(file, emptyFolder: "leecher")
         try startClient("seeder", folder: "seeder", trackerPort: port)
         return try startClient("leecher", folder: "leecher", trackerPort: port, extra: leecherArguments)
     }

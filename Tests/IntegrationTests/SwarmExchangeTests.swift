@@ -61,11 +61,7 @@ struct SwarmExchangeTests {
     @Test func exitWhenCompleteExitsZeroAndKeepsTheListLast() async throws {
         let workspace = try Workspace()
         let file = Self.file(chunks: 3)
-        try workspace.makeFolder("seeder", chunks: file, total: 3)
-        try workspace.makeFolder("leecher", chunks: [:], total: 3)
-        let (_, port) = try await workspace.startTracker()
-        try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
-        let leecher = try workspace.startClient("leecher", folder: "leecher", trackerPort: port, extra: ["-exit-when-complete"])
+        let leecher = try await workspace.startSeederAndLeecher(file, leecherArguments: ["-exit-when-complete"])
         await waitUntil("the leecher exits") { !leecher.isRunning }
         #expect(leecher.process.terminationStatus == 0)
         Self.assertHolds(workspace, "leecher", file)

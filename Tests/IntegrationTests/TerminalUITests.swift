@@ -52,9 +52,7 @@ struct TerminalUITests {
     @Test func pausedClientFetchesOnRequestThenAllAfterResumeAndQuitsCleanly() async throws {
         let workspace = try Workspace()
         let file = SwarmExchangeTests.file(chunks: 8)
-        try workspace.makeFolder("seeder", chunks: file, total: 8)
-        try workspace.makeFolder("tui", chunks: [:], total: 8)
-        let (_, port) = try await workspace.startTracker()
+        let port = try await workspace.prepareSwarm(file, emptyFolder: "tui")
         try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
         let tmux = try Tmux(width: 100, height: 30, directory: workspace.root)
         defer { tmux.kill() }
@@ -103,9 +101,7 @@ struct TerminalUITests {
     @Test func requestedChunkNobodyHoldsYetIsFetchedOnceAPeerHasIt() async throws {
         let workspace = try Workspace()
         let file = SwarmExchangeTests.file(chunks: 4)
-        try workspace.makeFolder("seeder", chunks: file, total: 4)
-        try workspace.makeFolder("tui", chunks: [:], total: 4)
-        let (_, port) = try await workspace.startTracker()
+        let port = try await workspace.prepareSwarm(file, emptyFolder: "tui")
         let tmux = try Tmux(width: 100, height: 30, directory: workspace.root)
         defer { tmux.kill() }
         try tmux.send("\(Paths.client.path) -folder tui -transfer_port \(freePort()) -name waiter -tracker 127.0.0.1:\(port) -paused; echo TUI_EXIT=$?", "Enter")
