@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import SwarmProtocol
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -191,8 +192,10 @@ public struct ChunkFetcher: Sendable {
         if let size = Self.receiveBuffer {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
         }
+        let attempt = ConnectionAttempt()
         let setUp: @Sendable (Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { channel in
             channel.eventLoop.makeCompletedFuture {
+                guard attempt.add(channel) else { throw CancellationError() }
                 try channel.pipeline.syncOperations.addHandlers(
                     IdleStateHandler(readTimeout: stall),
                     StallDetector(timeout: stallTimeout)
@@ -205,12 +208,17 @@ public struct ChunkFetcher: Sendable {
                 )
             }
         }
-        // The tracker hands out numeric addresses: connecting to one directly skips the name
-        // resolver and Happy Eyeballs, which a connection per chunk pays for every time.
-        if let address = try? SocketAddress(ipAddress: host, port: port) {
-            return try await bootstrap.connect(to: address, channelInitializer: setUp)
+        // NIO's connect does not end when its task is cancelled; closing the channel does.
+        return try await withTaskCancellationHandler {
+            // The tracker hands out numeric addresses: connecting to one directly skips the name
+            // resolver and Happy Eyeballs, which a connection per chunk pays for every time.
+            if let address = try? SocketAddress(ipAddress: host, port: port) {
+                return try await bootstrap.connect(to: address, channelInitializer: setUp)
+            }
+            return try await bootstrap.connect(host: host, port: port, channelInitializer: setUp)
+        } onCancel: {
+            attempt.cancel()
         }
-        return try await bootstrap.connect(host: host, port: port, channelInitializer: setUp)
     }
 
     /// A name that did not resolve to any address (as opposed to an address that refused).
@@ -235,6 +243,32 @@ public struct ChunkFetcher: Sendable {
             return "no answer within \(amount.nanoseconds / 1_000_000) ms"
         }
         return "\(error)"
+    }
+}
+
+/// The channels one connection attempt made (one, or one per address tried for a name), closed
+/// when the attempt's task is cancelled: a fetch cancelled while connecting (the client stopping,
+/// the loser of an endgame pair) ends at once instead of within the connect timeout, which a
+/// holder that never answers would otherwise take whole.
+private final class ConnectionAttempt: Sendable {
+    private let state = Mutex<(channels: [Channel], cancelled: Bool)>(([], false))
+
+    /// Keeps `channel` to close on cancellation; `false` if the attempt is already cancelled.
+    func add(_ channel: Channel) -> Bool {
+        state.withLock { state in
+            guard !state.cancelled else { return false }
+            state.channels.append(channel)
+            return true
+        }
+    }
+
+    /// Closes every channel made so far, and refuses any made later.
+    func cancel() {
+        let channels = state.withLock { state in
+            state.cancelled = true
+            return state.channels
+        }
+        for channel in channels { channel.close(promise: nil) }
     }
 }
 

@@ -226,8 +226,7 @@ public actor Swarm {
         }
         // Nothing touches the folder once run returns: the fetches under way end first (each
         // removes its partial file, or commits its chunk), with the tracker connection closed
-        // so that none waits for an answer; then the last chunks are listed. A fetch still
-        // connecting ends within its connect timeout.
+        // so that none waits for an answer; then the last chunks are listed.
         trackerTask.cancel()
         await stopFetches()
         await server.shutdown()

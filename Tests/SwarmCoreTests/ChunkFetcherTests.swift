@@ -93,3 +93,78 @@ extension ChunkFetcherTests {
         await server.shutdown()
     }
 }
+
+extension ChunkFetcherTests {
+    /// A fetch cancelled while connecting (the client stopping, or the loser of an endgame pair)
+    /// ends at once, not when the connect timeout (here a minute) runs out: cancelled before
+    /// its connection attempt began, and while the attempt waits for a holder that never answers.
+    @Test(arguments: [false, true])
+    func fetchCancelledWhileConnectingEndsAtOnce(waitForTheAttempt: Bool) async throws {
+        let holder = try SilentPort()
+        let folder = try ScratchFolder()
+        try "1,LASTCHUNK\n".write(to: folder.url.appendingPathComponent(ChunkList.fileName), atomically: true, encoding: .utf8)
+        let store = try ChunkStore.open(folder: folder.url.path)
+        var fetcher = ChunkFetcher()
+        fetcher.connectTimeout = .seconds(60)
+        let started = ContinuousClock.now
+        let fetch = Task { [fetcher] in
+            try await fetcher.fetch(ChunkIndex(1), from: holder.address, expecting: SHA1Digest(bytes: Array(repeating: 0, count: 20)), into: store)
+        }
+        if waitForTheAttempt {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !holder.hasConnectionAttempt(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(holder.hasConnectionAttempt(), "the fetch tried to connect within 20 s")
+        }
+        fetch.cancel()
+        let outcome = await fetch.result
+        #expect(ContinuousClock.now - started < .seconds(30), "ended long before the 60 s connect timeout")
+        guard case .failure(let failure) = outcome, case .unreachable = failure as? FetchFailure else {
+            Issue.record("expected the holder to count as unreachable, got \(outcome)")
+            return
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.url.path) == [ChunkList.fileName], "no partial file")
+    }
+}
+
+/// A port on 127.0.0.1 where connection attempts are never answered: a listener whose queue
+/// (one place) is taken by a connection nobody accepts, so the kernel drops every later SYN.
+final class SilentPort: Sendable {
+    let address: PeerAddress
+    private let listener: Int32
+    private let queued: Int32
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let queued = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        (self.listener, self.queued) = (listener, queued)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        guard bound, listen(listener, 0) == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(queued, $0, length) == 0 }
+        }
+        guard connected else { throw POSIXError(.ECONNREFUSED) }
+        self.address = PeerAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)))!
+    }
+
+    /// Whether some socket is in SYN_SENT towards this port (from `/proc/net/tcp`).
+    func hasConnectionAttempt() -> Bool {
+        let remote = String(format: "0100007F:%04X", address.port)
+        // Read to its end: Foundation's `String(contentsOfFile:)` stops after the first read.
+        guard let table = try? FileSystem.readText("/proc/net/tcp") else { return false }
+        return table.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[2] == remote && fields[3] == "02"
+        }
+    }
+
+    deinit {
+        close(queued)
+        close(listener)
+    }
+}
