@@ -62,9 +62,19 @@ public actor ChunkStore {
     static let listRetryDelay: Duration = .seconds(1)
     /// Set by ``close()``: no commit lands after the last write of the list.
     private var isClosed = false
+    /// Keeps other clients off the folder until ``close()``.
+    private var lock: FolderLock?
 
-    private init(folder: String, list: ChunkList, paths: [ChunkIndex: String], threadPool: NIOThreadPool, listWriteDelay: Duration) {
+    private init(
+        folder: String,
+        list: ChunkList,
+        paths: [ChunkIndex: String],
+        lock: FolderLock?,
+        threadPool: NIOThreadPool,
+        listWriteDelay: Duration
+    ) {
         self.folder = folder
+        self.lock = lock
         self.total = list.total
         self.list = list
         self.served = Mutex(paths)
@@ -76,7 +86,9 @@ public actor ChunkStore {
     /// Opens and checks a chunk folder, or throws an error naming the file, line and problem.
     ///
     /// Blocking; call it at start-up, before anything is sent or written. The folder is not
-    /// changed, except that temporary files left by an interrupted download are removed.
+    /// changed, except that temporary files left by an interrupted download are removed. It
+    /// stays locked against other clients (``ChunkFolderError/inUse(path:by:)``) until
+    /// ``close()``, or until the store is gone.
     public static func open(
         folder: String,
         threadPool: NIOThreadPool = .singleton,
@@ -107,12 +119,14 @@ public actor ChunkStore {
             }
             paths[index] = resolved
         }
+        // Before anything is removed: the temporary files of a client running on the folder are not leftovers.
+        let lock = try FolderLock.acquire(folder)
         // Left by a client killed mid-download or mid-rewrite of its list: never listed, so unneeded.
         let listTemporaryPrefix = FileSystem.temporaryPrefix(for: ChunkList.fileName)
         for name in FileSystem.entries(of: folder) where name.hasPrefix(partialPrefix) || name.hasPrefix(listTemporaryPrefix) {
             unlink("\(folder)/\(name)")
         }
-        return ChunkStore(folder: folder, list: list, paths: paths, threadPool: threadPool, listWriteDelay: listWriteDelay)
+        return ChunkStore(folder: folder, list: list, paths: paths, lock: lock, threadPool: threadPool, listWriteDelay: listWriteDelay)
     }
 
     /// The indexes held now.
@@ -192,6 +206,7 @@ public actor ChunkStore {
     /// says is final; for a client that is stopping. Works from a cancelled task.
     public func close() async throws {
         isClosed = true
+        defer { lock = nil }
         try await flush()
     }
 

@@ -15,6 +15,8 @@ public enum ChunkFolderError: Error, Equatable, Sendable, CustomStringConvertibl
     case noLastChunk(file: String)
     /// A listed chunk file is not in the folder.
     case chunkFileMissing(file: String, line: Int, name: String)
+    /// Another client runs on the folder (process `by`, where known).
+    case inUse(path: String, by: Int32?)
 
     public var description: String {
         switch self {
@@ -32,6 +34,9 @@ public enum ChunkFolderError: Error, Equatable, Sendable, CustomStringConvertibl
             return "\(file): no \"N,LASTCHUNK\" line giving the total number of chunks"
         case .chunkFileMissing(let file, let line, let name):
             return "\(file):\(line): listed chunk file \"\(name)\" does not exist in the folder"
+        case .inUse(let path, let process):
+            let holder = process.map { "another client (process \($0))" } ?? "another client"
+            return "\(path): in use by \(holder); stop it first, or give this one another folder"
         }
     }
 }

@@ -31,6 +31,24 @@ import Testing
         await workspace.tearDown()
     }
 
+    /// A second client on a folder in use is refused, naming the first, and touches nothing:
+    /// the first keeps the chunk it was receiving.
+    @Test func folderInUseByAnotherClientIsRefused() async throws {
+        let workspace = try Workspace()
+        let first = try await workspace.startLeecherMidTransfer()
+        let folder = workspace.root.appendingPathComponent("leecher").path
+        let second = try workspace.startClient("second", folder: "leecher", trackerPort: freePort())
+        await waitUntil("the second client exits") { !second.isRunning }
+        #expect(second.process.terminationStatus != 0, "non-zero exit")
+        let expected = "\(folder): in use by another client (process \(first.process.processIdentifier))"
+        #expect(second.output.contains(expected), "says \"\(expected)\", got: \(second.output)")
+        // Had the second removed the first's partial file, keeping that chunk would fail.
+        await waitUntil("the first keeps the chunk it was receiving") { !ReliabilityTests.fetched(in: first.output).isEmpty }
+        #expect(!first.output.contains("cannot save"), "the first's download was left alone: \(first.output)")
+        #expect(await first.stop() == 0)
+        await workspace.tearDown()
+    }
+
     @Test func missingFolderAndBadPortAreRefused() async throws {
         let workspace = try Workspace()
         let missing = try workspace.startClient("m", folder: "nowhere", trackerPort: freePort())

@@ -173,6 +173,20 @@ final class Workspace: @unchecked Sendable {
         return try startClient("leecher", folder: "leecher", trackerPort: port, extra: leecherArguments)
     }
 
+    /// ``startSeederAndLeecher(_:leecherArguments:)`` with 4 chunks of 400 KiB downloaded at
+    /// 100 KiB/s, so that a chunk takes seconds; returns once the leecher is receiving one.
+    func startLeecherMidTransfer() async throws -> TestProcess {
+        let leecher = try await startSeederAndLeecher(SwarmExchangeTests.file(chunks: 4, size: 400 * 1024), leecherArguments: ["-download-limit", "100"])
+        await waitUntil("a chunk is being received") { !partialFiles(in: "leecher").isEmpty }
+        return leecher
+    }
+
+    /// The temporary files of downloads under way in `folder`.
+    func partialFiles(in folder: String) -> [String] {
+        let path = root.appendingPathComponent(folder).path
+        return ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasPrefix(".swarm-partial-") }
+    }
+
     /// Starts the seed-era Python peer on `folder`.
     @discardableResult
     func startSeedPeer(_ name: String, folder: String, trackerPort: Int, corrupt: Bool = false) throws -> TestProcess {

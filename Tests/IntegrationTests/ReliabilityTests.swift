@@ -52,16 +52,9 @@ struct ReliabilityTests {
     /// their files removed, before it exits.
     @Test func clientStoppedMidTransferLeavesNoPartialFile() async throws {
         let workspace = try Workspace()
-        let file = SwarmExchangeTests.file(chunks: 4, size: 400 * 1024)
-        // 100 KiB/s: a chunk takes seconds, so the stop lands mid-transfer.
-        let leecher = try await workspace.startSeederAndLeecher(file, leecherArguments: ["-download-limit", "100"])
-        let folder = workspace.root.appendingPathComponent("leecher").path
-        func partialFiles() -> [String] {
-            ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix(".swarm-partial-") }
-        }
-        await waitUntil("a chunk is being received") { !partialFiles().isEmpty }
+        let leecher = try await workspace.startLeecherMidTransfer()
         #expect(await leecher.stop() == 0, "SIGTERM stops the client cleanly")
-        #expect(partialFiles() == [], "every partial file is removed before the client exits")
+        #expect(workspace.partialFiles(in: "leecher") == [], "every partial file is removed before the client exits")
         await workspace.tearDown()
     }
 

@@ -228,6 +228,21 @@ final class ScratchFolder: Sendable {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])
     }
 
+    /// One store per folder: a second is refused while the first is open, naming this process,
+    /// and does not remove the first's download under way as a leftover; once the first is
+    /// closed, the folder opens again.
+    @Test func folderInUseIsRefusedUntilClosed() async throws {
+        try write("local_chunks.txt", "1,LASTCHUNK\n")
+        let first = try ChunkStore.open(folder: folder.path)
+        let download = try await first.beginDownload(of: ChunkIndex(1))
+        #expect(throws: ChunkFolderError.inUse(path: folder.path, by: getpid())) { try ChunkStore.open(folder: folder.path) }
+        #expect(FileManager.default.fileExists(atPath: download.path), "the first store's download is left alone")
+        await download.discard()
+        try await first.close()
+        let again = try ChunkStore.open(folder: folder.path)
+        try await again.close()
+    }
+
     @Test func symlinkLeadingOutsideTheFolderIsRefused() throws {
         try write("local_chunks.txt", "1,chunk_1\n1,LASTCHUNK\n")
         try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent("chunk_1").path, withDestinationPath: "/etc/hostname")
