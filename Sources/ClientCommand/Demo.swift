@@ -36,13 +36,13 @@ struct Demo {
         let signals = SignalTrap(signals: SignalTrap.stopSignals) { _ in stopped.request() }
         defer { signals.cancel() }
         let root = try Self.makeTemporaryFolder()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        defer { removeFolder(root) }
         let logFile = try LogFile()
         func logger(_ name: String) -> Logger { Logger(label: name) { LineLogHandler.seed(name: $0, file: logFile) } }
 
         let holders = holdings()
         if chunks >= Self.chunksWorthAWord {
-            FileHandle.standardError.write(Data("client -demo: writing the peers' folders in \(root) for a file of \(chunks) chunks...\n".utf8))
+            Self.say("writing the peers' folders in \(root) for a file of \(chunks) chunks...")
         }
         for seeder in 0..<seeders {
             let held = (1...chunks).filter { holders[$0].contains(seeder) }
@@ -71,6 +71,27 @@ struct Demo {
             throw error
         }
         await Self.stop(peers, server)
+    }
+
+    /// Removes the demo's folder, saying so when it is big enough to take a moment (up to
+    /// 300,000 files for 100,000 chunks: seconds).
+    private func removeFolder(_ root: String) {
+        if chunks >= Self.chunksWorthAWord {
+            Self.say("removing \(root)...")
+        }
+        do {
+            try FileSystem.removeTree(root)
+        } catch {
+            Self.say("could not remove all of \(root): \(error)")
+        }
+    }
+
+    /// Writes `message` to standard error at once. A write that fails is lost rather than fatal
+    /// (Foundation's `FileHandle.write(_:)` stops the process): after a stop by SIGHUP the
+    /// terminal is gone, and the folder must still be removed.
+    private static func say(_ message: String) {
+        LogFile.standardError.append(line: message, after: "client -demo: ")
+        LogFile.standardError.flush()
     }
 
     /// The rate each simulated peer serves (and the leecher fetches) at, bytes per second: the

@@ -44,7 +44,7 @@ final class Workbench {
             let folder = directory.appendingPathComponent(name).path
             let stray = processes(workingIn: folder)
             for pid in stray { kill(pid, SIGKILL) }
-            try? FileManager.default.removeItem(atPath: folder)
+            try? FileSystem.removeTree(folder)
             print("removed what an earlier run (process \(owner)) left: its scratch folder and \(stray.count) processes")
         }
     }
@@ -84,7 +84,7 @@ final class Workbench {
     /// Stops every process still running and removes the scratch folder.
     func removeAll() {
         stopProcesses()
-        try? FileManager.default.removeItem(at: root)
+        try? FileSystem.removeTree(root.path)
     }
 
     // MARK: Data

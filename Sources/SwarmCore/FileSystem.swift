@@ -132,16 +132,22 @@ public enum FileSystem {
 
     /// The names in a directory.
     static func entries(of directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
         var names: [String] = []
+        forEachEntry(of: directory) { name, _ in names.append(name) }
+        return names
+    }
+
+    /// Calls `body` with the name and type (`DT_REG`, `DT_DIR`, …; `DT_UNKNOWN` where the file
+    /// system does not say) of each entry of `directory` but `.` and `..`; none if it cannot be read.
+    static func forEachEntry(of directory: String, _ body: (String, UInt8) -> Void) {
+        guard let handle = opendir(directory) else { return }
+        defer { closedir(handle) }
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { body(name, entry.pointee.d_type) }
         }
-        return names
     }
 }
 

@@ -43,6 +43,23 @@ import Glibc
         await workspace.tearDown()
     }
 
+    /// A big demo says on standard error that it removes its folder; with nobody left to read
+    /// it (the terminal closed, a pipe's reader gone), that write fails, and the folder must
+    /// still be removed, with exit 0.
+    @Test func demoWhoseStandardErrorIsGoneStillRemovesItsFolder() async throws {
+        let workspace = try Workspace()
+        let errors = Pipe()
+        errors.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        let demo = try workspace.start("demo", Paths.client, ["-demo", "-headless", "-chunks", "10000"], errors: errors)
+        await waitUntil("the demo's swarm runs", timeout: .seconds(60)) { Self.folder(in: demo.output) != nil }
+        let folder = try #require(Self.folder(in: demo.output))
+        errors.fileHandleForReading.readabilityHandler = nil
+        try errors.fileHandleForReading.close()
+        #expect(await demo.stop(signal: SIGHUP, timeout: .seconds(30)) == 0, "stops cleanly: \(demo.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder), "\(folder) is removed")
+        await workspace.tearDown()
+    }
+
     /// The demo's folder, from its first line: `[you] you: 0/256 chunks in <folder>/you; serving on …`.
     static func folder(in output: String) -> String? {
         guard let start = output.range(of: " chunks in "), let end = output[start.upperBound...].range(of: "/you;") else { return nil }

@@ -56,7 +56,9 @@ final class TestProcess: @unchecked Sendable {
     let process = Process()
     let outputURL: URL
 
-    init(name: String, executable: URL, arguments: [String], directory: URL) throws {
+    /// Starts `executable`; its standard output, and its standard error unless `errors` takes
+    /// it, go to ``output``.
+    init(name: String, executable: URL, arguments: [String], directory: URL, errors: Pipe? = nil) throws {
         self.name = name
         outputURL = directory.appendingPathComponent("\(name).out")
         _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
@@ -65,7 +67,7 @@ final class TestProcess: @unchecked Sendable {
         process.arguments = arguments
         process.currentDirectoryURL = directory
         process.standardOutput = output
-        process.standardError = output
+        process.standardError = errors ?? output
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
@@ -130,8 +132,8 @@ final class Workspace: @unchecked Sendable {
 
     /// Starts `executable` in the workspace directory.
     @discardableResult
-    func start(_ name: String, _ executable: URL, _ arguments: [String]) throws -> TestProcess {
-        let process = try TestProcess(name: name, executable: executable, arguments: arguments, directory: root)
+    func start(_ name: String, _ executable: URL, _ arguments: [String], errors: Pipe? = nil) throws -> TestProcess {
+        let process = try TestProcess(name: name, executable: executable, arguments: arguments, directory: root, errors: errors)
         processes.append(process)
         return process
     }
