@@ -106,6 +106,7 @@ struct ClientCommand: AsyncParsableCommand {
     var showsInterface: Bool { !headless && isatty(STDOUT_FILENO) == 1 }
 
     func run() async throws {
+        SignalTrap.ignoreBrokenPipes()
         MemoryReuse.keepFreedMemory()
         if demo {
             try await Demo(chunks: chunks, peers: peers, startPaused: paused, showsInterface: showsInterface).run()

@@ -22,6 +22,14 @@ public final class SignalTrap: Sendable {
     /// The signals that stop the client and the tracker cleanly (SIGHUP: their terminal closed).
     public static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
 
+    /// Makes a write to a pipe whose reader is gone (`client -headless | head`, a closed test
+    /// harness) fail with `EPIPE`, which the logs drop, instead of ending the process with
+    /// SIGPIPE before it can clean up: a demo stopped then left its folder behind. NIO ignores
+    /// SIGPIPE too, but only from its first socket on. Call first thing in `main`.
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     private let signals: [Int32]
     private let handler: Handler
 

@@ -91,6 +91,7 @@ struct TrackerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        SignalTrap.ignoreBrokenPipes()
         MemoryReuse.keepFreedMemory()
         let logFile = try LogFile()
         let seedLog = LineLogHandler.seed(name: name, file: logFile)
