@@ -35,32 +35,12 @@ final class Workbench {
     }
 
     /// Clears what runs that died without cleaning up (a crash, SIGKILL) left in `directory`:
-    /// every process still working in their scratch folders (each process a run starts works
-    /// there) is killed, and the folders, gigabytes each, are removed.
+    /// every process still working in their scratch folders is stopped, and the folders,
+    /// gigabytes each, are removed.
     static func clearLeftovers(in directory: URL) {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        for name in names where name.hasPrefix(folderPrefix) {
-            guard let owner = Int32(name.dropFirst(folderPrefix.count)), !isBenchRunning(owner) else { continue }
-            let folder = directory.appendingPathComponent(name).path
-            let stray = processes(workingIn: folder)
-            for pid in stray { kill(pid, SIGKILL) }
-            try? FileSystem.removeTree(folder)
-            print("removed what an earlier run (process \(owner)) left: its scratch folder and \(stray.count) processes")
-        }
-    }
-
-    /// Whether `pid` is a live `swarm-bench`.
-    private static func isBenchRunning(_ pid: Int32) -> Bool {
-        let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
-        return name.trimmingCharacters(in: .whitespacesAndNewlines) == "swarm-bench"
-    }
-
-    /// The processes whose working directory is `folder` or inside it (removed or not).
-    private static func processes(workingIn folder: String) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            guard let directory = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd") else { return false }
-            return directory == folder || directory.hasPrefix(folder + "/") || directory.hasPrefix(folder + " (deleted)")
+        let cleared = ScratchLeftovers.clear(in: directory.path, prefix: folderPrefix, program: "swarm-bench") { try? FileSystem.removeTree($0) }
+        for leftover in cleared {
+            print("removed what an earlier run (process \(leftover.owner)) left: its scratch folder and \(leftover.stopped.count) processes")
         }
     }
 

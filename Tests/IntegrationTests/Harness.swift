@@ -97,10 +97,23 @@ final class Workspace: @unchecked Sendable {
     let root: URL
     private(set) var processes: [TestProcess] = []
 
+    /// Workspaces are named this, then the test process's id.
+    static let prefix = "swarm-it-"
+
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("swarm-it-\(UUID().uuidString)")
+        _ = Self.leftoversCleared
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("\(Self.prefix)\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
+
+    /// Once per test run, before its first workspace: what an interrupted run left (its
+    /// workspaces, and the trackers and clients still running in them) is cleared.
+    private static let leftoversCleared: Void = {
+        let program = ScratchLeftovers.executableName(of: getpid()) ?? ""
+        _ = ScratchLeftovers.clear(in: FileManager.default.temporaryDirectory.path, prefix: prefix, program: program) { folder in
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+    }()
 
     /// Stops every process, unmounts `mountPoint` if a test mounted a file system inside the
     /// workspace (a mount point cannot be removed), and removes the workspace.
