@@ -60,6 +60,8 @@ struct ClientSession {
         do {
             try await engine.value
         } catch is CancellationError {
+        } catch let failure as ListenFailure {
+            throw ClientFailure(reason: failure.message(portFlag: "-transfer_port"))
         } catch {
             throw ClientFailure(reason: "\(error)")
         }
@@ -82,8 +84,5 @@ struct ClientSession {
 struct ClientFailure: Error, CustomStringConvertible {
     let reason: String
 
-    var description: String {
-        reason.contains("Address already in use")
-            ? "the transfer port is already in use; pick another -transfer_port" : reason
-    }
+    var description: String { reason }
 }

@@ -147,28 +147,34 @@ public actor Swarm {
 
     /// Serves and fetches until the task is cancelled, or until complete with `exitWhenComplete`.
     ///
-    /// - Throws: when the folder cannot be hashed or the transfer port cannot be bound.
+    /// - Throws: when the folder cannot be hashed, or ``ListenFailure`` when the transfer port
+    ///   cannot be listened on.
     public func run() async throws {
         defer { sink.finish() }
         let digests = try await store.hashHeldChunks()
         held = Set(digests.keys)
         let sink = self.sink
         let logger = self.logger
-        let server = try await PeerServer.start(
-            host: configuration.listenHost,
-            port: configuration.transferPort,
-            lookup: { [store] in store.servingPath(for: $0) },
-            onServe: { report in
-                switch report.outcome {
-                case .served(let bytes):
-                    logger.info("served chunk \(report.index!) (\(bytes) bytes) to \(report.peer)")
-                case .refused(let reason):
-                    logger.info("refused \(report.peer): \(reason)")
-                }
-                sink.yield(.served(report))
-            },
-            uploadLimit: configuration.uploadLimit
-        )
+        let server: PeerServer
+        do {
+            server = try await PeerServer.start(
+                host: configuration.listenHost,
+                port: configuration.transferPort,
+                lookup: { [store] in store.servingPath(for: $0) },
+                onServe: { report in
+                    switch report.outcome {
+                    case .served(let bytes):
+                        logger.info("served chunk \(report.index!) (\(bytes) bytes) to \(report.peer)")
+                    case .refused(let reason):
+                        logger.info("refused \(report.peer): \(reason)")
+                    }
+                    sink.yield(.served(report))
+                },
+                uploadLimit: configuration.uploadLimit
+            )
+        } catch {
+            throw ListenFailure(host: configuration.listenHost, port: configuration.transferPort, error: error)
+        }
         guard let boundPort = server.localAddress.port,
             let advertised = PeerAddress(host: configuration.advertiseHost, port: boundPort)
         else { throw SwarmError.badAdvertisedAddress(configuration.advertiseHost) }

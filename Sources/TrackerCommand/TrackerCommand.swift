@@ -121,7 +121,7 @@ struct TrackerCommand: AsyncParsableCommand {
                 host: host, port: port, registry: registry, monitor: monitor, limits: limits, logger: logger,
                 messages: messages, group: group)
         } catch {
-            throw ValidationError("cannot listen on \(host):\(port): \(error)")
+            throw TrackerFailure(description: ListenFailure(host: host, port: port, error: error).message(portFlag: "-port"))
         }
         logger.notice("tracker listening on \(server.localAddress) (quorum \(quorum))")
         let signals = SignalTrap(signals: SignalTrap.stopSignals) { signal in
@@ -151,4 +151,9 @@ struct TrackerCommand: AsyncParsableCommand {
             )
         }
     }
+}
+
+/// The tracker cannot run, for a reason the user must fix (not a wrong flag: no usage follows).
+struct TrackerFailure: Error, CustomStringConvertible {
+    let description: String
 }

@@ -19,6 +19,24 @@ import Testing
         await workspace.tearDown()
     }
 
+    /// A port that cannot be listened on is a fault to fix, not a wrong flag: said plainly, with
+    /// the cure, exit 1 and no usage text; the first tracker on the port is not disturbed.
+    @Test(arguments: [
+        ("in use", "127.0.0.1", "the port is in use (a tracker or client still running?); pick another with -port"),
+        ("not here", "192.0.2.1", "192.0.2.1 is not an address of this machine"),
+    ])
+    func portThatCannotBeListenedOnIsSaidPlainly(_ name: String, _ host: String, _ expected: String) async throws {
+        let workspace = try Workspace()
+        let (_, port) = try await workspace.startTracker()
+        let second = try workspace.start("second", Paths.tracker, ["-host", host, "-port", "\(port)"])
+        await waitUntil("the second tracker exits (\(name))") { !second.isRunning }
+        #expect(second.process.terminationStatus == 1)
+        #expect(second.output.contains("Error: cannot listen on \(host):\(port): \(expected)"), "got: \(second.output)")
+        #expect(!second.output.contains("Usage:"), "got: \(second.output)")
+        #expect(ask(trackerPort: port, "WHERE_CHUNK,1") == "CHUNK_LOCATION_UNKNOWN,1", "the first still answers")
+        await workspace.tearDown()
+    }
+
     @Test func severalThreadsServeTheSameRegistry() async throws {
         let workspace = try Workspace()
         let (_, port) = try await workspace.startTracker(arguments: ["-threads", "4"])

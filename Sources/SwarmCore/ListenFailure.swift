@@ -1,0 +1,59 @@
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A port could not be listened on, in the user's terms: the address, and why, with the cure
+/// where there is one. The tracker's `-port` and a client's `-transfer_port` fail this way.
+public struct ListenFailure: Error, CustomStringConvertible {
+    /// Why listening failed.
+    public enum Reason: Equatable, Sendable {
+        /// Something else listens there: a tracker or client still running, or another program.
+        case portInUse
+        /// The host is not an address of this machine.
+        case notAnAddressHere
+        /// The system refused (a port below 1024 needs privileges).
+        case notPermitted
+        /// The host name does not resolve.
+        case unknownHost
+        /// Anything else, as the system or NIO said it.
+        case other(String)
+    }
+
+    /// The address asked for.
+    public let host: String
+    /// The port asked for.
+    public let port: Int
+    /// Why it failed.
+    public let reason: Reason
+
+    /// The failure to listen on `host`:`port` that `error` (from binding it) describes.
+    public init(host: String, port: Int, error: any Error) {
+        self.host = host
+        self.port = port
+        switch (error as? IOError)?.errnoCode {
+        case EADDRINUSE: reason = .portInUse
+        case EADDRNOTAVAIL: reason = .notAnAddressHere
+        case EACCES, EPERM: reason = .notPermitted
+        default: reason = error is SocketAddressError.UnknownHost ? .unknownHost : .other("\(error)")
+        }
+    }
+
+    /// The message, naming `portFlag` (`-port`, `-transfer_port`) where another port is the cure.
+    public func message(portFlag: String) -> String {
+        let why: String
+        switch reason {
+        case .portInUse: why = "the port is in use (a tracker or client still running?); pick another with \(portFlag)"
+        case .notAnAddressHere: why = "\(host) is not an address of this machine"
+        case .notPermitted: why = "not permitted (ports below 1024 need privileges); pick another with \(portFlag)"
+        case .unknownHost: why = "\(host) is not a known host name"
+        case .other(let text): why = text
+        }
+        return "cannot listen on \(host):\(port): \(why)"
+    }
+
+    public var description: String { message(portFlag: "the port's flag") }
+}

@@ -1,0 +1,35 @@
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import SwarmCore
+
+@Suite struct ListenFailureTests {
+    /// What binding says, told in the user's terms.
+    @Test func bindErrorsAreToldWithTheirCure() async throws {
+        let taken = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(taken.localAddress?.port)
+        let inUse = try await failure(binding: "127.0.0.1", port)
+        #expect(inUse.reason == .portInUse)
+        #expect(inUse.message(portFlag: "-port") == "cannot listen on 127.0.0.1:\(port): the port is in use (a tracker or client still running?); pick another with -port")
+        // 192.0.2.0/24 is reserved for documentation: never an address of this machine.
+        #expect(try await failure(binding: "192.0.2.1", port).reason == .notAnAddressHere)
+        try await taken.close()
+
+        // (A name that does not resolve is not tried here: resolving it may ask a name server.)
+        struct Odd: Error {}
+        #expect(ListenFailure(host: "h", port: 2, error: Odd()).reason == .other("Odd()"))
+    }
+
+    /// The ``ListenFailure`` binding `host`:`port` ends in.
+    func failure(binding host: String, _ port: Int) async throws -> ListenFailure {
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: host, port: port).get()
+            try await channel.close()
+            Issue.record("binding \(host):\(port) succeeded")
+            return ListenFailure(host: host, port: port, error: CancellationError())
+        } catch {
+            return ListenFailure(host: host, port: port, error: error)
+        }
+    }
+}
