@@ -166,7 +166,7 @@ public struct ChunkFetcher: Sendable {
             if Self.isResolutionFailure(error), holder.host != "127.0.0.1" {
                 if let channel = try? await connect(host: "127.0.0.1", port: holder.port, firstRead: firstRead) { return channel }
             }
-            throw .unreachable(Self.describe(error))
+            throw .unreachable(ConnectionErrorText.describe(error))
         }
     }
 
@@ -230,19 +230,7 @@ public struct ChunkFetcher: Sendable {
     private static func classify(_ error: Error) -> FetchFailure {
         if let failure = error as? FetchFailure { return failure }
         if error is FileSystemError { return .storage("\(error)") }
-        return .transfer(describe(error))
-    }
-
-    private static func describe(_ error: Error) -> String {
-        if let error = error as? NIOConnectionError {
-            if let first = error.connectionErrors.first { return describe(first.error) }
-            return "cannot resolve \(error.host)"
-        }
-        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
-        if let error = error as? ChannelError, case .connectTimeout(let amount) = error {
-            return "no answer within \(amount.nanoseconds / 1_000_000) ms"
-        }
-        return "\(error)"
+        return .transfer(ConnectionErrorText.describe(error))
     }
 }
 

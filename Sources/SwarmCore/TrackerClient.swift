@@ -278,8 +278,6 @@ public actor TrackerClient {
             if case .disconnected(let reason) = error { return reason }
             return error.description
         }
-        if let error = error as? IOError { return error.description }
-        if let error = error as? ChannelError, case .connectTimeout = error { return "connect timed out" }
-        return "\(error)"
+        return ConnectionErrorText.describe(error)
     }
 }
