@@ -7,6 +7,12 @@ import Testing
 import Glibc
 #endif
 
+/// Whether binding an address this machine does not have fails, as it does unless
+/// `net.ipv4.ip_nonlocal_bind` is set.
+func onlyLocalAddressesBind() -> Bool {
+    (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_nonlocal_bind", encoding: .utf8))?.hasPrefix("0") ?? true
+}
+
 /// Where the built executables and the seed-era Python peers live.
 enum Paths {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -21,10 +21,12 @@ import Testing
 
     /// A port that cannot be listened on is a fault to fix, not a wrong flag: said plainly, with
     /// the cure, exit 1 and no usage text; the first tracker on the port is not disturbed.
+    /// (192.0.2.1, reserved for documentation, is not an address of this machine; where the
+    /// system lets programs bind addresses that are not theirs, that case is skipped.)
     @Test(arguments: [
         ("in use", "127.0.0.1", "the port is in use (a tracker or client still running?); pick another with -port"),
         ("not here", "192.0.2.1", "192.0.2.1 is not an address of this machine"),
-    ])
+    ].filter { $0.0 == "in use" || onlyLocalAddressesBind() })
     func portThatCannotBeListenedOnIsSaidPlainly(_ name: String, _ host: String, _ expected: String) async throws {
         let workspace = try Workspace()
         let (_, port) = try await workspace.startTracker()
