@@ -72,7 +72,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Blocking loopback sockets and ports for the processes the tests and swarm-bench start.
+        // For the processes the tests and swarm-bench start: blocking loopback sockets, ports,
+        // and clearing what an interrupted run left running.
         .target(name: "LoopbackSupport"),
         .executableTarget(
             name: "SwarmBench",
