@@ -150,6 +150,8 @@ struct SwarmExchangeTests {
         await waitUntil("both clients retry the tracker") {
             client1.output.contains("tracker retrying") && client2.output.contains("tracker retrying")
         }
+        let retry = client1.output.split(separator: "\n").first { $0.contains("tracker retrying in") }
+        #expect(retry?.hasSuffix(" s (connection refused)") == true, "says why, plainly: \(client1.output)")
         // The scenario is a tracker that comes up five seconds after its clients.
         try await Task.sleep(until: started + .seconds(5))
         #expect(client1.isRunning && client2.isRunning, "clients do not exit while the tracker is down")
