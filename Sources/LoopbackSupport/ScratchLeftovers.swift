@@ -32,12 +32,20 @@ public enum ScratchLeftovers {
         // Without /proc, a live owner cannot be told from a gone one.
         return []
         #else
+        let gone: [(folder: String, owner: Int32)] = entries(of: directory).compactMap { name in
+            guard name.hasPrefix(prefix), let owner = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }),
+                executableName(of: owner) != program
+            else { return nil }
+            return ("\(directory)/\(name)", owner)
+        }
+        guard !gone.isEmpty else { return [] }
+        // Every process's working directory, read once for all the folders.
+        let workingDirectories = entries(of: "/proc").compactMap { entry in
+            Int32(entry).flatMap { pid in link("/proc/\(pid)/cwd").map { (pid: pid, directory: $0) } }
+        }
         var cleared: [Cleared] = []
-        for name in entries(of: directory) where name.hasPrefix(prefix) {
-            let ownerText = name.dropFirst(prefix.count).prefix { $0 != "-" }
-            guard let owner = Int32(ownerText), executableName(of: owner) != program else { continue }
-            let folder = "\(directory)/\(name)"
-            let stray = processes(workingIn: folder)
+        for (folder, owner) in gone {
+            let stray = workingDirectories.filter { Self.isInside($0.directory, folder) }.map(\.pid)
             stop(stray, grace: grace)
             remove(folder)
             cleared.append(Cleared(folder: folder, owner: owner, stopped: stray))
@@ -67,12 +75,9 @@ public enum ScratchLeftovers {
         return name.hasSuffix(" (deleted)") ? String(name.dropLast(" (deleted)".count)) : name
     }
 
-    /// The processes whose working directory is `folder` or inside it (removed or not).
-    static func processes(workingIn folder: String) -> [Int32] {
-        entries(of: "/proc").compactMap(Int32.init).filter { pid in
-            guard let directory = link("/proc/\(pid)/cwd") else { return false }
-            return directory == folder || directory.hasPrefix(folder + "/") || directory.hasPrefix(folder + " (deleted)")
-        }
+    /// Whether a working directory as `/proc` shows it is `folder` or inside it (removed or not).
+    private static func isInside(_ directory: String, _ folder: String) -> Bool {
+        directory == folder || directory.hasPrefix(folder + "/") || directory.hasPrefix(folder + " (deleted)")
     }
 
     private static func link(_ path: String) -> String? {

@@ -19,7 +19,7 @@ public struct ListenFailure: Error, CustomStringConvertible {
         case notPermitted
         /// The host name does not resolve.
         case unknownHost
-        /// Anything else, as the system or NIO said it.
+        /// Anything else, in ``ConnectionErrorText``'s words.
         case other(String)
     }
 
@@ -38,22 +38,24 @@ public struct ListenFailure: Error, CustomStringConvertible {
         case EADDRINUSE: reason = .portInUse
         case EADDRNOTAVAIL: reason = .notAnAddressHere
         case EACCES, EPERM: reason = .notPermitted
-        default: reason = error is SocketAddressError.UnknownHost ? .unknownHost : .other("\(error)")
+        default: reason = error is SocketAddressError.UnknownHost ? .unknownHost : .other(ConnectionErrorText.describe(error))
         }
     }
 
-    /// The message, naming `portFlag` (`-port`, `-transfer_port`) where another port is the cure.
-    public func message(portFlag: String) -> String {
+    /// The message; with `portFlag` (`-port`, `-transfer_port`), the cure too where picking
+    /// another port is one.
+    public func message(portFlag: String? = nil) -> String {
         let why: String
+        let cure = portFlag.map { "; pick another with \($0)" } ?? ""
         switch reason {
-        case .portInUse: why = "the port is in use (a tracker or client still running?); pick another with \(portFlag)"
+        case .portInUse: why = "the port is in use (a tracker or client still running?)" + cure
         case .notAnAddressHere: why = "\(host) is not an address of this machine"
-        case .notPermitted: why = "not permitted (ports below 1024 need privileges); pick another with \(portFlag)"
+        case .notPermitted: why = "not permitted (ports below 1024 need privileges)" + cure
         case .unknownHost: why = "\(host) is not a known host name"
         case .other(let text): why = text
         }
         return "cannot listen on \(host):\(port): \(why)"
     }
 
-    public var description: String { message(portFlag: "the port's flag") }
+    public var description: String { message() }
 }

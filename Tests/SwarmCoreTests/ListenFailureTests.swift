@@ -23,6 +23,9 @@ import Testing
         // (A name that does not resolve is not tried here: resolving it may ask a name server.)
         struct Odd: Error {}
         #expect(ListenFailure(host: "h", port: 2, error: Odd()).reason == .other("Odd()"))
+        let other = ListenFailure(host: "h", port: 2, error: IOError(errnoCode: EINVAL, reason: "bind"))
+        #expect(other.description == "cannot listen on h:2: invalid argument", "the system's words, not NIO's")
+        #expect(inUse.description == "cannot listen on 127.0.0.1:\(port): the port is in use (a tracker or client still running?)")
     }
 
     /// The ``ListenFailure`` binding `host`:`port` ends in.
