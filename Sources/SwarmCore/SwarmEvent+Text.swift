@@ -43,7 +43,8 @@ extension SwarmEvent {
         }
     }
 
-    private static func secondsText(_ seconds: Double) -> String {
+    /// `180 ms`, `1.8 s`: how long a transfer took, as the log lines say it.
+    public static func secondsText(_ seconds: Double) -> String {
         seconds < 1 ? "\(Int(seconds * 1000)) ms" : "\(Int(seconds * 10) / 10).\(Int(seconds * 10) % 10) s"
     }
 }

@@ -18,3 +18,18 @@ enum Format {
 
     static func rate(_ bytesPerSecond: Double) -> String { ByteCount.rateText(bytesPerSecond) }
 }
+
+extension Format {
+    /// `host:port` in at most `width` columns, the host shortened first: the port is what tells
+    /// peers on one host apart. A numeric host keeps its end (`…0.0.1:45817`), a name its start
+    /// (`seed.exa…:6000`); never shorter than `…:45817`. Text without a port is left whole.
+    static func address(_ address: String, width: Int) -> String {
+        guard address.count > width, let colon = address.lastIndex(of: ":") else { return address }
+        let port = address[colon...]
+        let host = address[..<colon]
+        guard port.count > 1, port.dropFirst().allSatisfy(\.isASCII), port.dropFirst().allSatisfy(\.isNumber) else { return address }
+        let hostRoom = max(0, width - port.count - 1)
+        let isNumeric = host.allSatisfy { $0.isHexDigit || ".:[]".contains($0) }
+        return (isNumeric ? "…" + host.suffix(hostRoom) : host.prefix(hostRoom) + "…") + port
+    }
+}

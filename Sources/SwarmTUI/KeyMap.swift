@@ -11,7 +11,7 @@ public enum Key: Sendable, Equatable {
 ///
 /// | mode | keys |
 /// |---|---|
-/// | normal | `p` pause/resume, `r` fetch a chunk by number, arrows/`hjkl` move, Enter fetch under the cursor, Tab switch list, PgUp/PgDn scroll, `?` help, `q` quit |
+/// | normal | `p` pause/resume, `r` fetch a chunk by number, arrows/`hjkl` move, Enter fetch under the cursor, Tab switch list, PgUp/PgDn scroll, `d` detail in the log, `?` help, `q` quit |
 /// | typing an index | digits, Backspace, Enter fetch, Esc cancel |
 /// | help | any key closes it (`q` still quits) |
 public enum KeyMap {
@@ -43,6 +43,7 @@ public enum KeyMap {
             case .pageUp: return .scroll(10)
             case .pageDown: return .scroll(-10)
             case .tab: return .switchFocus
+            case .character("d"): return .toggleDetail
             case .escape: return .cancel
             default: return nil
             }

@@ -1,5 +1,5 @@
-/// Lays out and draws the whole screen from a ``UIState``: header, chunk map, peers, log, status
-/// line, and the help overlay when open. Pure: the same state and size give the same canvas.
+/// Lays out and draws the whole screen from a ``UIState``: header, chunk map, peers with the
+/// rate graph, log, status line, and the help overlay when open. Pure: the same state and size give the same canvas.
 public enum SwarmScreen {
     /// The smallest window the panes fit in.
     public static let minimumSize = (width: 40, height: 12)
@@ -54,7 +54,14 @@ public enum SwarmScreen {
         if let peersBox {
             let title = PeersView.title(state, rows: peersBox.height - 2, theme: theme) + (alone ? " (Tab: log)" : "")
             let inside = drawBox(title, in: peersBox, focused: state.focus == .peers, theme: theme, canvas: &canvas)
-            PeersView.draw(state, theme: theme, in: inside, canvas: &canvas)
+            let (table, graph) = peersAndGraph(in: inside, peerCount: state.peers.count)
+            PeersView.draw(state, theme: theme, in: table, canvas: &canvas)
+            if let graph {
+                if graph.x > table.x {
+                    canvas.fill(Rect(x: graph.x - 1, y: graph.y, width: 1, height: graph.height), with: theme.vertical, style: theme.style(.blue, dim: true))
+                }
+                RateGraphView.draw(state, theme: theme, in: graph, canvas: &canvas)
+            }
         }
         if let logBox {
             let inside = drawBox(alone ? "Log (Tab: peers)" : "Log", in: logBox, focused: state.focus == .log, theme: theme, canvas: &canvas)
@@ -63,5 +70,25 @@ public enum SwarmScreen {
 
         if state.mode == .help { HelpOverlay.draw(theme: theme, in: canvas.bounds, canvas: &canvas) }
         return Frame(canvas: canvas, map: map)
+    }
+
+    /// Where the rate graph goes in the peers pane, `inside`: under the peers when they leave
+    /// it room (at the bottom, so it stays put as peers come), else at the right when the pane
+    /// is wide enough for both, else nowhere.
+    static func peersAndGraph(in inside: Rect, peerCount: Int) -> (table: Rect, graph: Rect?) {
+        let spare = inside.height - (1 + max(1, peerCount)) - 1
+        if spare >= 4 {
+            let height = min(RateGraphView.maximumHeight, spare)
+            return (
+                Rect(x: inside.x, y: inside.y, width: inside.width, height: inside.height - height - 1),
+                Rect(x: inside.x, y: inside.y + inside.height - height, width: inside.width, height: height)
+            )
+        }
+        guard inside.width >= 64, inside.height >= RateGraphView.minimumHeight else { return (inside, nil) }
+        let width = min(62, inside.width / 3)
+        return (
+            Rect(x: inside.x, y: inside.y, width: inside.width - width - 1, height: inside.height),
+            Rect(x: inside.x + inside.width - width, y: inside.y, width: width, height: inside.height)
+        )
     }
 }

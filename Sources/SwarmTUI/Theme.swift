@@ -40,6 +40,13 @@ public struct Theme: Sendable, Equatable {
         return fraction <= 0 ? nowhere : Character(String(max(1, min(9, Int(fraction * 10)))))
     }
 
+    /// A graph cell filled `eighths` of its height (1…8): `▁…█`, or `_ - = #` in ASCII.
+    func bar(eighths: Int) -> Character {
+        let level = max(1, min(8, eighths))
+        if unicode { return ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"][level - 1] }
+        return ["_", "_", "_", "-", "-", "=", "=", "#"][level - 1]
+    }
+
     var horizontal: Character { unicode ? "─" : "-" }
     var vertical: Character { unicode ? "│" : "|" }
     var corners: (Character, Character, Character, Character) { unicode ? ("┌", "┐", "└", "┘") : ("+", "+", "+", "+") }

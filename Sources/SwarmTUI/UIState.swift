@@ -62,10 +62,15 @@ public struct UIState: Sendable, Equatable {
     public struct LogEntry: Sendable, Equatable {
         /// Seconds since start.
         public var time: Double
-        /// The text.
-        public var text: String
+        /// The line, whole and compact.
+        public var line: LogLine
         /// Whether it reports a failure.
         public var isProblem: Bool
+        /// Whether it is a location look-up, shown only while ``UIState/showsDetail`` is on.
+        public var isDetail = false
+
+        /// The whole text, as `logger.log` has it.
+        public var text: String { line.text }
     }
 
     /// Lines kept for scrolling back.
@@ -87,10 +92,17 @@ public struct UIState: Sendable, Equatable {
     public private(set) var bytesServed = 0
     public private(set) var downRate = RateMeter()
     public private(set) var upRate = RateMeter()
+    /// Download and upload rates over the last minute, for the rate graph.
+    public private(set) var downHistory = RateHistory()
+    public private(set) var upHistory = RateHistory()
     public private(set) var paused = false
     public private(set) var complete = false
     public private(set) var peers: [PeerRow] = []
     public private(set) var log: [LogEntry] = []
+    /// Whether the log pane shows location look-ups (`chunk 54: 1 holder`) too: they are
+    /// frequent and rarely acted on, so they are off until the user asks (`d`).
+    public private(set) var showsDetail = false
+    /// Lines scrolled back from the newest, counting only the lines shown.
     public var logScroll = 0
     public var peerScroll = 0
     /// The chunk under the map cursor, 1-based.
@@ -166,6 +178,7 @@ public struct UIState: Sendable, Equatable {
             withPeer(holder.description) { $0.transfers += 1; $0.state = .active }
         case .receiving(_, let holder, let bytes):
             downRate.add(bytes, at: time)
+            downHistory.add(bytes, at: time)
             withPeer(holder.description) { $0.rate.add(bytes, at: time) }
         case .fetched(let index, let holder, let bytes, _):
             if chunkState(index) != .held { heldCount += 1 }
@@ -203,6 +216,7 @@ public struct UIState: Sendable, Equatable {
             if case .served(let bytes) = report.outcome {
                 bytesServed += bytes
                 upRate.add(bytes, at: time)
+                upHistory.add(bytes, at: time)
                 withPeer(Self.incoming(report.peer)) { peer in
                     peer.served += 1
                     peer.rate.add(bytes, at: time)
@@ -215,15 +229,24 @@ public struct UIState: Sendable, Equatable {
         case .problem:
             break
         }
-        if let line = event.logLine { appendLog(line, isProblem: Self.isProblem(event)) }
+        if let line = LogLine(event) { append(LogEntry(time: now, line: line, isProblem: Self.isProblem(event), isDetail: Self.isDetail(event))) }
     }
 
     /// Adds a line to the log pane (also used for the UI's own messages).
     public mutating func appendLog(_ text: String, isProblem: Bool = false) {
-        log.append(LogEntry(time: now, text: text, isProblem: isProblem))
-        if log.count > Self.logCapacity { log.removeFirst(log.count - Self.logCapacity) }
-        if logScroll > 0 { logScroll = min(logScroll + 1, log.count - 1) }
+        append(LogEntry(time: now, line: LogLine(text), isProblem: isProblem))
     }
+
+    private mutating func append(_ entry: LogEntry) {
+        log.append(entry)
+        if log.count > Self.logCapacity { log.removeFirst(log.count - Self.logCapacity) }
+        if logScroll > 0, isShown(entry) { logScroll = min(logScroll + 1, shownLog.count - 1) }
+    }
+
+    /// The log lines the pane shows, oldest first: location look-ups only with detail on.
+    public var shownLog: [LogEntry] { showsDetail ? log : log.filter(isShown) }
+
+    private func isShown(_ entry: LogEntry) -> Bool { showsDetail || !entry.isDetail }
 
     /// The state of chunk `index` (1-based).
     public func chunkState(_ index: ChunkIndex) -> ChunkState? {
@@ -251,6 +274,13 @@ public struct UIState: Sendable, Equatable {
     private static func incoming(_ peer: String) -> String {
         guard let address = PeerAddress(parsing: peer) else { return "\(peer) (incoming)" }
         return "\(address.host) (incoming)"
+    }
+
+    private static func isDetail(_ event: SwarmEvent) -> Bool {
+        switch event {
+        case .located, .nowhere: return true
+        default: return false
+        }
     }
 
     private static func isProblem(_ event: SwarmEvent) -> Bool {
@@ -297,11 +327,15 @@ public struct UIState: Sendable, Equatable {
             return requestChunk(cursor, typed: String(cursor))
         case .scroll(let lines):
             switch focus {
-            case .log: logScroll = min(max(0, logScroll + lines), max(0, log.count - 1))
+            case .log: logScroll = min(max(0, logScroll + lines), max(0, shownLog.count - 1))
             case .peers: peerScroll = min(max(0, peerScroll + lines), max(0, peers.count - 1))
             }
         case .switchFocus:
             focus = focus == .log ? .peers : .log
+        case .toggleDetail:
+            showsDetail.toggle()
+            logScroll = 0
+            status = (showsDetail ? "detail on: the log shows location look-ups" : "detail off: location look-ups hidden", false)
         }
         return nil
     }
@@ -334,6 +368,8 @@ public enum UIAction: Sendable, Equatable {
     case fetchCursor
     case scroll(Int)
     case switchFocus
+    /// Show or hide location look-ups in the log.
+    case toggleDetail
 }
 
 /// What the engine must do because of a key.

@@ -163,8 +163,8 @@ enum PeersView {
         let addressWidth = rect.width - fixedWidth()
 
         func row(_ values: [String], y: Int, style: CellStyle, stateStyle: CellStyle? = nil) {
-            var x = rect.x + canvas.write(values[0], x: rect.x, y: y, maxWidth: addressWidth, style: style)
-            x = rect.x + addressWidth
+            canvas.write(Format.address(values[0], width: addressWidth), x: rect.x, y: y, maxWidth: addressWidth, style: style)
+            var x = rect.x + addressWidth
             for column in columns.indices where shown.contains(column) {
                 let text = values[column + 1]
                 let padded = String(repeating: " ", count: max(0, columns[column].width - text.count)) + text
@@ -211,12 +211,15 @@ enum PeersView {
 enum LogView {
     static func draw(_ state: UIState, theme: Theme, in rect: Rect, canvas: inout Canvas) {
         guard !rect.isEmpty else { return }
-        let end = max(0, state.log.count - state.logScroll)
-        let lines = state.log[..<end].suffix(rect.height)
+        let shown = state.shownLog
+        let end = max(0, shown.count - state.logScroll)
+        let lines = shown[..<end].suffix(rect.height)
         for (offset, entry) in lines.enumerated() {
             let stamp = Format.duration(entry.time).replacingOccurrences(of: " ", with: "")
             let x = rect.x + canvas.write(String(repeating: " ", count: max(0, 6 - stamp.count)) + stamp + " ", x: rect.x, y: rect.y + offset, maxWidth: rect.width, style: theme.style(.gray))
-            canvas.write(entry.text, x: x, y: rect.y + offset, maxWidth: rect.x + rect.width - x, style: entry.isProblem ? theme.style(.red) : .plain)
+            let width = rect.x + rect.width - x
+            let style = entry.isProblem ? theme.style(.red) : entry.isDetail ? theme.style(.gray) : .plain
+            canvas.write(entry.line.fitted(to: width), x: x, y: rect.y + offset, maxWidth: width, style: style)
         }
         if state.logScroll > 0 {
             let note = " \(state.logScroll) newer below (PgDn) "
@@ -242,7 +245,7 @@ enum StatusLineView {
         // Most important first: narrow windows drop from the end, never run off the edge.
         let hints: [(String, String)] = [
             ("q", "quit"), ("p", state.paused ? "resume" : "pause"), ("r", "fetch #"), ("?", "help"),
-            ("arrows", "move"), ("Enter", "fetch"), ("Tab", "focus"), ("PgUp/Dn", "scroll"),
+            ("d", state.showsDetail ? "less" : "detail"), ("arrows", "move"), ("Enter", "fetch"), ("Tab", "focus"), ("PgUp/Dn", "scroll"),
         ]
         for (key, label) in hints {
             let text = " \(key) \(label) "
@@ -262,6 +265,7 @@ enum HelpOverlay {
         "Enter      fetch the chunk under the cursor",
         "Tab        switch focus between peers and log",
         "PgUp PgDn  scroll the focused list",
+        "d          show / hide location look-ups in the log",
         "?          close this help",
         "q Ctrl-C   quit",
     ]

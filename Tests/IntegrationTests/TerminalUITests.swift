@@ -108,6 +108,9 @@ struct TerminalUITests {
         await waitUntil("the UI is up and paused") { tmux.screen().joined().contains("PAUSED") }
 
         try tmux.send("r", "2", "Enter")
+        // Location look-ups are in the log only with detail on (d).
+        try tmux.send("d")
+        await waitUntil("detail is on") { tmux.screen().joined().contains("detail on") }
         await waitUntil("the tracker says nobody holds chunk 2") { tmux.screen().joined().contains("chunk 2: no holder yet") }
         try workspace.startClient("seeder", folder: "seeder", trackerPort: port)
         await waitUntil("chunk 2 lands once the seeder has registered it") { workspace.listedChunks("tui") == [2] }

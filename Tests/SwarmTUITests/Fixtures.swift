@@ -8,7 +8,9 @@ enum Fixtures {
     static func peer(_ port: Int) -> PeerAddress { PeerAddress(host: "127.0.0.1", port: port)! }
 
     /// A download in full swing over `total` chunks: a third held, some downloading, some
-    /// available at 1–3 peers, some nowhere, one failed; three peers; a few log lines.
+    /// available at 1–3 peers, some nowhere, one failed; a minute of traffic with a stall in the
+    /// middle (for the rate graph); four peers, one on an ephemeral port; a few log lines and
+    /// location look-ups (hidden until detail is on).
     static func swarm(total: Int) -> UIState {
         var state = UIState()
         state.trackerAddress = "127.0.0.1:5100"
@@ -26,19 +28,27 @@ enum Fixtures {
             }
         }
         if total >= 2 {
+            state.reduce(.located(ChunkIndex(2), holders: [peer(6001)]), at: 1)
             state.reduce(.requested(ChunkIndex(2), from: peer(6001)), at: 1)
-            state.reduce(.receiving(ChunkIndex(2), from: peer(6001), bytes: 3 << 20), at: 2)
+            // A ramp, a stall from 30 to 35 s, then a steady rate; served a mebibyte every 5 s.
+            for second in 1...61 {
+                let stalled = (30..<35).contains(second)
+                let bytes = stalled ? 0 : min(second, 12) << 18
+                if bytes > 0 { state.reduce(.receiving(ChunkIndex(2), from: peer(6001), bytes: bytes), at: Double(second) + 0.5) }
+                if second % 5 == 0, second > 20 {
+                    state.reduce(.served(ServeReport(index: ChunkIndex(3), peer: "127.0.0.1:50123", outcome: .served(bytes: 1 << 20))), at: Double(second))
+                }
+            }
         }
         if total >= 4 {
-            state.reduce(.requested(ChunkIndex(4), from: peer(6002)), at: 1)
-            state.reduce(.fetched(ChunkIndex(4), from: peer(6002), bytes: 1 << 20, seconds: 0.5), at: 1.5)
+            state.reduce(.requested(ChunkIndex(4), from: peer(45817)), at: 59)
+            state.reduce(.fetched(ChunkIndex(4), from: peer(45817), bytes: 256 << 10, seconds: 1.8), at: 60.8)
         }
         if total >= 5 {
-            state.reduce(.requested(ChunkIndex(5), from: peer(6003)), at: 1)
-            state.reduce(.failed(ChunkIndex(5), from: peer(6003), reason: "sent 10 bytes with SHA-1 x, expected y"), at: 1.6)
+            state.reduce(.requested(ChunkIndex(5), from: peer(6003)), at: 60)
+            state.reduce(.failed(ChunkIndex(5), from: peer(6003), reason: "sent 10 bytes with SHA-1 x, expected y"), at: 61)
         }
-        state.reduce(.served(ServeReport(index: ChunkIndex(3), peer: "127.0.0.1:50123", outcome: .served(bytes: 1 << 20))), at: 2)
-        state.tick(at: 3)
+        state.tick(at: 62)
         return state
     }
 }
