@@ -127,6 +127,16 @@ enum Format {
 
     static func ratio(_ value: Double) -> String { String(format: "%.3g", value) }
 
+    /// `(target >= 0.90: met)`: whether `value` reaches `bound`.
+    static func target(_ value: Double, atLeast bound: Double) -> String {
+        String(format: "(target >= %.2f: %@)", bound, value >= bound ? "met" : "missed")
+    }
+
+    /// `(target <= 1.20: missed)`: whether `value` stays within `bound`.
+    static func target(_ value: Double, atMost bound: Double) -> String {
+        String(format: "(target <= %.2f: %@)", bound, value <= bound ? "met" : "missed")
+    }
+
     /// CPU seconds per GiB moved.
     static func cpuPerGiB(_ seconds: Double) -> String { String(format: "%.2f s per GiB", seconds) }
 }

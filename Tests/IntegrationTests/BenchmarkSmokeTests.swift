@@ -26,6 +26,10 @@ import Testing
             let figure = try #require(text.flatMap { Double($0) }, "a measured figure in \(row)")
             #expect(scenario == "terminal UI" ? figure >= 0 : figure > 0, "a measured figure in \(row)")
         }
+        // Transfers are judged against the verified copy, the raw link beside it as information.
+        let verdicts = rows.prefix(2).map { $0.split(separator: "|").last.map(String.init) ?? "" }
+        #expect(verdicts.first?.contains(#/^ [0-9.]+ of the verified copy \(target >= 0\.90: (met|missed)\); [0-9.]+ of the raw link/#) == true, "\(verdicts)")
+        #expect(verdicts.last?.contains(#/^ [0-9.]+ x the verified bound \(target <= 1\.20: (met|missed)\); [0-9.]+ x the raw bound/#) == true, "\(verdicts)")
         // Transfers also compare their CPU per GiB with the verified copy's.
         for row in rows.prefix(2) {
             let cpu = row.split(separator: "CPU ").last?.split(separator: " ").first.flatMap { Double($0) }
