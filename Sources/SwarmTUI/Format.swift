@@ -24,12 +24,18 @@ extension Format {
     /// peers on one host apart. A numeric host keeps its end (`…0.0.1:45817`), a name its start
     /// (`seed.exa…:6000`); never shorter than `…:45817`. Text without a port is left whole.
     static func address(_ address: String, width: Int) -> String {
-        guard address.count > width, let colon = address.lastIndex(of: ":") else { return address }
-        let port = address[colon...]
-        let host = address[..<colon]
-        guard port.count > 1, port.dropFirst().allSatisfy(\.isASCII), port.dropFirst().allSatisfy(\.isNumber) else { return address }
+        guard address.count > width, let port = port(of: address) else { return address }
+        let host = address.dropLast(port.count)
         let hostRoom = max(0, width - port.count - 1)
         let isNumeric = host.allSatisfy { $0.isHexDigit || ".:[]".contains($0) }
         return (isNumeric ? "…" + host.suffix(hostRoom) : host.prefix(hostRoom) + "…") + port
+    }
+
+    /// `:45817` of `127.0.0.1:45817`; `nil` when the text does not end in a port.
+    static func port(of address: String) -> String? {
+        guard let colon = address.lastIndex(of: ":") else { return nil }
+        let digits = address[address.index(after: colon)...]
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return String(address[colon...])
     }
 }

@@ -5,7 +5,7 @@ import SwarmCore
 /// The full ``text`` is what `logger.log` and the headless output say
 /// (`fetched chunk 41 from 127.0.0.1:34129: 256.0 KiB in 1.8 s (142.2 KiB/s)`). A pane too
 /// narrow for it shows the compact form instead, most useful part first and the peer last
-/// (`fetched 41: 256.0 KiB in 1.8 s, 142.2 KiB/s from 127.0.0.1:34129`), and shortens the
+/// (`fetched 41: 256.0 KiB in 1.8 s, 142.2 KiB/s from 127.0.0.1:34129`), and gives up the
 /// peer's host before its port, the part that tells peers on one host apart.
 public struct LogLine: Sendable, Equatable {
     /// The whole line.
@@ -64,12 +64,16 @@ public struct LogLine: Sendable, Equatable {
         }
     }
 
-    /// The line as it best fits `width` columns: whole when it fits, else the compact form with
-    /// the peer's host shortened before its port. What still does not fit is cut at the end by
-    /// the canvas.
+    /// The line as it best fits `width` columns: whole when it fits; else the compact form with
+    /// the peer's host shortened before its port; else with the peer's port alone; else the
+    /// compact form by itself (cut at the end by the canvas when even that is too long).
     public func fitted(to width: Int) -> String {
         guard text.count > width else { return text }
         guard let peer else { return summary }
-        return summary + joiner + Format.address(peer, width: width - summary.count - joiner.count)
+        let room = width - summary.count - joiner.count
+        let address = Format.address(peer, width: room)
+        if address.count <= room { return summary + joiner + address }
+        if let port = Format.port(of: peer), summary.count + 1 + port.count <= width { return summary + " " + port }
+        return summary
     }
 }

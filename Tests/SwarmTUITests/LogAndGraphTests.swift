@@ -16,7 +16,10 @@ import Testing
         #expect(line.fitted(to: 64) == "fetched 41: 256.0 KiB in 1.8 s, 142.2 KiB/s from 127.0.0.1:34129")
         // Narrower: the host gives way before the port, the figures stay.
         #expect(line.fitted(to: 57) == "fetched 41: 256.0 KiB in 1.8 s, 142.2 KiB/s from …1:34129")
-        #expect(line.fitted(to: 30).hasPrefix("fetched 41: 256.0 KiB in 1.8 s"))
+        // Narrower still: the port alone, then the figures alone.
+        #expect(line.fitted(to: 52) == "fetched 41: 256.0 KiB in 1.8 s, 142.2 KiB/s :34129")
+        #expect(line.fitted(to: 49) == "fetched 41: 256.0 KiB in 1.8 s, 142.2 KiB/s")
+        #expect(line.fitted(to: 30) == "fetched 41: 256.0 KiB in 1.8 s, 142.2 KiB/s", "the canvas cuts the end")
     }
 
     @Test func everyLineWithAPeerHasACompactFormEndingInIt() throws {
