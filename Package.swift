@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SwarmCore", targets: ["SwarmCore"]),
         .library(name: "SwarmTracker", targets: ["SwarmTracker"]),
         .library(name: "SwarmTUI", targets: ["SwarmTUI"]),
+        .library(name: "TorrentProtocol", targets: ["TorrentProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -23,6 +24,14 @@ let package = Package(
         .target(
             name: "SwarmProtocol",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // BitTorrent's codecs: bencode, metainfo, peer wire, announces. Pure: no sockets, no files.
+        .target(
+            name: "TorrentProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "SwarmCore",
@@ -90,6 +99,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "TorrentProtocolTests",
+            dependencies: [
+                "TorrentProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(
