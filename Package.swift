@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -43,6 +44,18 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The BitTorrent engine: a torrent's storage, peers, choker and trackers.
+        .target(
+            name: "SwarmTorrent",
+            dependencies: [
+                "TorrentProtocol", "SwarmCore", "SwarmProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .target(
@@ -75,6 +88,8 @@ let package = Package(
             name: "ClientCommand",
             dependencies: [
                 "SwarmCore",
+                "SwarmTorrent",
+                "TorrentProtocol",
                 "SwarmTUI",
                 "SwarmTracker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -127,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TrackerCommand", "ClientCommand", "SwarmBench", "SwarmProtocol", "SwarmCore", "LoopbackSupport"],
-            resources: [.copy("Seed")]
+            resources: [.copy("Seed"), .copy("Torrent")]
         ),
     ]
 )

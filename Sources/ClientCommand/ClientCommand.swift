@@ -10,8 +10,9 @@ import Glibc
 import Darwin
 #endif
 
-/// `client`: shares a chunk folder and fetches the chunks it lacks, with the seed's flags; or,
-/// with `-demo`, a whole swarm in one process, drawn live.
+/// `client`: shares a chunk folder and fetches the chunks it lacks, with the seed's flags; with
+/// `-torrent`, downloads and seeds a torrent's content; with `-demo`, a whole swarm in one
+/// process, drawn live.
 @main
 struct ClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,6 +63,12 @@ struct ClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("download-limit", withSingleDash: true), help: "Limit fetching to this many KiB/s.")
     var downloadLimit: Int?
 
+    @Option(
+        name: .customLong("torrent", withSingleDash: true),
+        help: "A .torrent file: download its content into -folder (DIR/<name>), then seed it; -transfer_port is the BitTorrent port."
+    )
+    var torrent: String?
+
     @Flag(name: .customLong("demo", withSingleDash: true), help: "Run a whole swarm in this process: a tracker, simulated peers, and this client.")
     var demo = false
 
@@ -83,6 +90,8 @@ struct ClientCommand: AsyncParsableCommand {
         if let transferPort, !PeerAddress.isValidPort(transferPort) {
             throw ValidationError("-transfer_port \(transferPort) is not a TCP port; use a number from 1 to 65535.")
         }
+        if torrent != nil, demo { throw ValidationError("-torrent and -demo cannot be used together.") }
+        if torrent != nil, transferPort == 0 { throw ValidationError("-transfer_port 0 is not a TCP port; use a number from 1 to 65535.") }
         guard PeerAddress(parsing: tracker) != nil else {
             throw ValidationError("-tracker \"\(tracker)\" is not HOST:PORT with a port from 1 to 65535.")
         }
@@ -110,6 +119,10 @@ struct ClientCommand: AsyncParsableCommand {
         MemoryReuse.keepFreedMemory()
         if demo {
             try await Demo(chunks: chunks, peers: peers, startPaused: paused, showsInterface: showsInterface).run()
+            return
+        }
+        if let torrent {
+            try await TorrentRun(command: self, torrentPath: torrent).run()
             return
         }
         let store = try ChunkStore.open(folder: folder!)

@@ -11,7 +11,7 @@ import Darwin
 /// SIGINT, SIGTERM and SIGHUP (its terminal closed) into a clean stop: the list is written, the
 /// demo's folder removed, and the terminal given back before the process exits.
 struct ClientSession {
-    let swarm: Swarm
+    let swarm: any SwarmEngine
     let name: String
     let tracker: String
     let showsInterface: Bool
@@ -68,7 +68,7 @@ struct ClientSession {
     }
 
     /// Carries a UI command to the engine; returns the error to show, if any.
-    static func perform(_ command: EngineCommand, on swarm: Swarm) async -> String? {
+    static func perform(_ command: EngineCommand, on swarm: any SwarmEngine) async -> String? {
         switch command {
         case .pause: await swarm.pause()
         case .resume: await swarm.resume()

@@ -10,8 +10,8 @@ import Darwin
 /// A failed connection as the user reads it in the log and the UI: "connection refused",
 /// "no answer within 3000 ms", "cannot resolve tracker.lan", rather than NIO's nested
 /// descriptions of its errors.
-enum ConnectionErrorText {
-    static func describe(_ error: any Error) -> String {
+public enum ConnectionErrorText {
+    public static func describe(_ error: any Error) -> String {
         if let error = error as? NIOConnectionError {
             if let first = error.connectionErrors.first { return describe(first.error) }
             return "cannot resolve \(error.host)"

@@ -9,7 +9,7 @@ import Darwin
 /// Thin, blocking POSIX file helpers. Callers run them on a thread pool, never on an event loop.
 public enum FileSystem {
     /// What the system said about the last failed call.
-    static var lastError: String { String(cString: strerror(errno)) }
+    public static var lastError: String { String(cString: strerror(errno)) }
 
     /// Whether `path` exists and is a directory / a regular file (following symlinks).
     static func kind(of path: String) -> mode_t? {
@@ -19,7 +19,7 @@ public enum FileSystem {
     }
 
     /// The canonical absolute path, symlinks resolved; `nil` if it does not exist.
-    static func realPath(_ path: String) -> String? {
+    public static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
@@ -27,6 +27,11 @@ public enum FileSystem {
 
     /// The whole contents of a small file as text.
     static func readText(_ path: String) throws(FileSystemError) -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    /// The whole contents of a small file.
+    public static func readBytes(_ path: String) throws(FileSystemError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileSystemError(path: path, reason: lastError) }
         defer { close(descriptor) }
@@ -39,7 +44,7 @@ public enum FileSystem {
             if count == 0 { break }
             bytes.append(contentsOf: block[0..<count])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Writes `bytes` as the file at `path`, created or replaced, without waiting for the disk
@@ -109,13 +114,19 @@ public enum FileSystem {
 
     /// Replaces the file at `path` with `text` atomically: a temporary file beside it, then rename.
     static func replaceAtomically(_ path: String, with text: String) throws(FileSystemError) {
+        try replaceAtomically(path, with: Array(text.utf8))
+    }
+
+    /// Replaces the file at `path` with `bytes` atomically: a temporary file beside it, synced,
+    /// then renamed over it, so a crash leaves the old file or the new one, never a mix.
+    public static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws(FileSystemError) {
         let temporary = "\(temporaryPrefix(for: path))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw FileSystemError(path: temporary, reason: lastError) }
         var isOpen = true
         defer { if isOpen { close(descriptor) } }
         do throws(FileSystemError) {
-            let failure: FileSystemError? = Array(text.utf8).withUnsafeBytes { raw in
+            let failure: FileSystemError? = bytes.withUnsafeBytes { raw in
                 do throws(FileSystemError) { try writeAll(descriptor, raw, path: temporary) } catch { return error }
                 return nil
             }
@@ -153,6 +164,12 @@ public enum FileSystem {
 
 /// A file operation failed.
 public struct FileSystemError: Error, CustomStringConvertible, Equatable {
+    /// A failure of `path`, for the reason given.
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
     /// The file involved.
     public let path: String
     /// What the system said.

@@ -15,14 +15,14 @@ import Darwin
 /// leftovers. The second is refused instead, naming the first's process where the system says.
 /// Where the file system has no locks (some network file systems), clients run unlocked, as
 /// the seed's always did.
-final class FolderLock: Sendable {
+public final class FolderLock: Sendable {
     private let descriptor: Int32
 
     private init(descriptor: Int32) { self.descriptor = descriptor }
 
     /// Locks `folder`, or throws ``ChunkFolderError/inUse(path:by:)`` if another client holds it;
     /// `nil` where the folder cannot be locked at all.
-    static func acquire(_ folder: String) throws(ChunkFolderError) -> FolderLock? {
+    public static func acquire(_ folder: String) throws(ChunkFolderError) -> FolderLock? {
         let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {

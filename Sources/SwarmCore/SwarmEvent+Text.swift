@@ -34,6 +34,10 @@ extension SwarmEvent {
             case .refused(let reason):
                 return "refused \(report.peer): \(reason)"
             }
+        case .uploaded:
+            return nil
+        case .peerDropped(let peer, let reason):
+            return "closed \(peer): \(reason)"
         case .paused(let isPaused):
             return isPaused ? "paused: no new fetches (still serving)" : "resumed"
         case .complete(let total):

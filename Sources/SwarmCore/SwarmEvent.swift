@@ -28,6 +28,10 @@ public enum SwarmEvent: Sendable, Equatable {
     case peerBanned(PeerAddress, badChunks: Int)
     /// A request from another peer was served or refused.
     case served(ServeReport)
+    /// Bytes of a block went to a peer (BitTorrent serves blocks, not whole chunks).
+    case uploaded(to: PeerAddress, bytes: Int)
+    /// A peer connection was closed, and why (it broke the protocol, stalled, or left).
+    case peerDropped(PeerAddress, reason: String)
     /// Fetching was paused or resumed.
     case paused(Bool)
     /// Every chunk is held.

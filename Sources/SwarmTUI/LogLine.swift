@@ -46,6 +46,8 @@ public struct LogLine: Sendable, Equatable {
             self.init(text: text, summary: "chunk \(index): \(reason)", peer: holder.description)
         case .abandoned(let index, let holder):
             self.init(text: text, summary: "chunk \(index) dropped (endgame: another copy came first)", peer: holder.description)
+        case .peerDropped(let peer, let reason):
+            self.init(text: text, summary: "closed (\(reason)):", peer: peer.description, joiner: " ")
         case .peerBanned(let holder, let count):
             self.init(text: text, summary: "banned after \(count) bad chunks:", peer: holder.description, joiner: " ")
         case .located(let index, let holders):

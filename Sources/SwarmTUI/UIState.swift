@@ -40,6 +40,8 @@ public struct UIState: Sendable, Equatable {
         case active, idle, unreachable
         case badData = "bad data"
         case banned
+        /// Its connection was closed.
+        case gone
     }
 
     /// One row of the peers pane.
@@ -222,6 +224,16 @@ public struct UIState: Sendable, Equatable {
                     peer.rate.add(bytes, at: time)
                 }
             }
+        case .uploaded(let peer, let bytes):
+            bytesServed += bytes
+            upRate.add(bytes, at: time)
+            upHistory.add(bytes, at: time)
+            withPeer(peer.description) { $0.rate.add(bytes, at: time) }
+        case .peerDropped(let peer, _):
+            withPeer(peer.description) { peer in
+                peer.transfers = 0
+                if peer.state != .banned { peer.state = .gone }
+            }
         case .paused(let isPaused):
             paused = isPaused
         case .complete:
@@ -285,7 +297,7 @@ public struct UIState: Sendable, Equatable {
 
     private static func isProblem(_ event: SwarmEvent) -> Bool {
         switch event {
-        case .failed, .peerBanned, .problem: return true
+        case .failed, .peerBanned, .problem, .peerDropped: return true
         default: return false
         }
     }

@@ -187,6 +187,7 @@ enum PeersView {
                 case .active: .green
                 case .idle: .default
                 case .unreachable: .yellow
+                case .gone: .gray
                 case .badData, .banned: .red
                 }
             row(

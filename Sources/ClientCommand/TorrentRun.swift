@@ -1,0 +1,63 @@
+import Logging
+import NIOPosix
+import SwarmCore
+import SwarmTorrent
+import TorrentProtocol
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `client -torrent FILE -folder DIR …`: checks the torrent and where its files would go
+/// before anything is written, then runs a ``TorrentSession`` drawn by the terminal UI or
+/// printed line by line.
+struct TorrentRun {
+    let command: ClientCommand
+    let torrentPath: String
+
+    func run() async throws {
+        let folder = command.folder!
+        let bytes: [UInt8]
+        do {
+            bytes = try FileSystem.readBytes(torrentPath)
+        } catch {
+            throw ClientFailure(reason: "cannot read the torrent \(error)")
+        }
+        let metainfo: Metainfo
+        do {
+            metainfo = try Metainfo(parsing: bytes)
+        } catch {
+            throw ClientFailure(reason: "\(torrentPath): not a usable torrent: \(error)")
+        }
+        // Where every file would go is checked before the folder or any file is made.
+        if FileSystem.realPath(folder) != nil {
+            do {
+                _ = try TorrentStorage.plan(metainfo, in: folder)
+            } catch {
+                throw ClientFailure(reason: "\(torrentPath): \(error)")
+            }
+        } else if mkdir(folder, 0o755) != 0 {
+            throw ClientFailure(reason: "cannot create the folder \(folder): \(FileSystem.lastError)")
+        }
+        let lock = try FolderLock.acquire(folder)
+        defer { withExtendedLifetime(lock) {} }
+        let storage: TorrentStorage
+        do {
+            storage = try await TorrentStorage.open(metainfo, in: folder, threadPool: NIOThreadPool.singleton)
+        } catch {
+            throw ClientFailure(reason: "\(torrentPath): \(error)")
+        }
+        let logFile = try LogFile()
+        let name = command.name!
+        let logger = Logger(label: name) { LineLogHandler.seed(name: $0, file: logFile) }
+        var configuration = TorrentSession.Configuration(name: name, port: command.transferPort!)
+        configuration.exitWhenComplete = command.exitWhenComplete
+        configuration.startPaused = command.paused
+        configuration.maxBadPieces = command.maxBadChunks
+        configuration.uploadLimit = command.uploadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
+        configuration.downloadLimit = command.downloadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
+        let session = TorrentSession(metainfo: metainfo, storage: storage, configuration: configuration, logger: logger)
+        let tracker = metainfo.announceTiers.first?.first ?? "no tracker"
+        try await ClientSession(swarm: session, name: name, tracker: tracker, showsInterface: command.showsInterface).run()
+    }
+}

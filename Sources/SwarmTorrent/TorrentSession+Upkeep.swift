@@ -1,0 +1,103 @@
+import SwarmCore
+import TorrentProtocol
+
+extension TorrentSession {
+    /// Once a second: drops idle and stalled peers, keeps connections alive, sizes request
+    /// queues to each peer's rate, dials known peers while there is room, writes the resume
+    /// data when it changed; every ten seconds, runs the choker. Ends the session (by throwing
+    /// ``DownloadFinished``) once complete with ``Configuration/exitWhenComplete``.
+    func upkeepLoop() async throws {
+        var tick = 0
+        while !Task.isCancelled {
+            if configuration.exitWhenComplete, book.isComplete {
+                await saveResume()
+                throw DownloadFinished()
+            }
+            try await Task.sleep(for: .seconds(1))
+            tick += 1
+            checkPeers(now: .now)
+            if tick % 10 == 1 { rechoke(now: .now) }
+            dialKnownPeers(now: .now)
+            if tick % 5 == 0 { await saveResume() }
+        }
+    }
+
+    /// Drops peers that went quiet or stopped sending what they owe; sends keep-alives; sizes
+    /// each queue to about two seconds of the peer's rate.
+    func checkPeers(now: ContinuousClock.Instant) {
+        for id in Array(peers.keys) {
+            guard var peer = peers[id] else { continue }
+            if now - peer.lastHeard > configuration.idleTimeout {
+                drop(id, reason: "idle: nothing heard for \(configuration.idleTimeout.secondsText)")
+                continue
+            }
+            if !peer.outstanding.isEmpty, now - peer.lastBlock > configuration.stallTimeout {
+                drop(id, reason: "stalled: \(peer.outstanding.count) blocks asked, none sent for \(configuration.stallTimeout.secondsText)")
+                continue
+            }
+            if now - peer.lastSent > .seconds(90) {
+                peer.link.send(.keepAlive)
+                peer.lastSent = now
+            }
+            // Both seeds: nothing to trade.
+            if book.isComplete, peer.has.isFull {
+                drop(id, reason: "both hold everything")
+                continue
+            }
+            let perSecond = Double(peer.receivedSinceChoke) / 10
+            peer.queueDepth = min(2000, max(32, Int(perSecond * 2 / Double(BlockRequest.standardLength))))
+            peers[id] = peer
+            fillRequests(for: id)
+        }
+    }
+
+    /// Unchokes the peers the choker picks and chokes the rest.
+    func rechoke(now: ContinuousClock.Instant) {
+        let seeding = book.isComplete
+        let candidates = peers.values.map { peer in
+            Choker.Candidate(id: peer.link.id, interested: peer.peerInterested, rate: Double(seeding ? peer.sentSinceChoke : peer.receivedSinceChoke))
+        }
+        let chosen = choker.unchoked(candidates, now: now)
+        for id in Array(peers.keys) {
+            guard var peer = peers[id] else { continue }
+            let choke = !chosen.contains(id)
+            if choke != peer.amChoking {
+                peer.amChoking = choke
+                peer.link.send(choke ? .choke : .unchoke)
+                peer.lastSent = now
+            }
+            peer.receivedSinceChoke = 0
+            peer.sentSinceChoke = 0
+            peers[id] = peer
+        }
+    }
+
+    /// Dials peers the trackers named, while there is room, none more than once a minute.
+    func dialKnownPeers(now: ContinuousClock.Instant) {
+        var room = configuration.maxPeers - peers.count - dialling.count
+        guard room > 0, !(book.isComplete && configuration.exitWhenComplete) else { return }
+        let connected = Set(peers.values.filter(\.link.isOutgoing).map { "\($0.address)" })
+        for (endpoint, lastTried) in knownPeers where room > 0 {
+            guard !dialling.contains(endpoint), !connected.contains(endpoint.description) else { continue }
+            if let lastTried, now - lastTried < .seconds(60) { continue }
+            knownPeers[endpoint] = now
+            dialling.insert(endpoint)
+            dials.yield(endpoint)
+            room -= 1
+        }
+    }
+
+    /// Adds peers a tracker named, leaving out ourselves.
+    func learn(_ endpoints: [PeerEndpoint]) {
+        for endpoint in endpoints where !isSelf(endpoint) && knownPeers[endpoint] == nil {
+            knownPeers[endpoint] = .some(nil)
+        }
+        dialKnownPeers(now: .now)
+    }
+
+    /// Our own listen port on a loopback or unspecified address: trackers list the asker too.
+    private func isSelf(_ endpoint: PeerEndpoint) -> Bool {
+        guard endpoint.port == listenPort else { return false }
+        return endpoint.host.hasPrefix("127.") || endpoint.host == "::1" || endpoint.host == "0.0.0.0" || endpoint.host == configuration.listenHost
+    }
+}

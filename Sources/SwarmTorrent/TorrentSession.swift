@@ -1,0 +1,238 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SwarmCore
+import SwarmProtocol
+import TorrentProtocol
+
+/// One torrent, downloaded and seeded (BEP 3): the BitTorrent engine behind `client -torrent`.
+///
+/// It tells its consumers everything through the same ``SwarmEvent``s as the classic engine, a
+/// piece being a chunk numbered from 1, so the terminal UI and the headless printer serve both.
+/// Its parts, one file each: the peer connections and their messages
+/// (`TorrentSession+Peers.swift`), the trackers (`TorrentSession+Announce.swift`), and the
+/// periodic work: choking, dropping stalled peers, dialling, resume data
+/// (`TorrentSession+Upkeep.swift`).
+///
+/// Nothing unverified ever counts: blocks are written in place, and a piece is announced,
+/// served and recorded in the resume data only once its SHA-1 matched.
+public actor TorrentSession: SwarmEngine {
+    /// How a torrent client runs.
+    public struct Configuration: Sendable {
+        /// The client's name, for the UI and logs.
+        public var name: String
+        /// The listen port; 0 picks a free one.
+        public var port: Int
+        /// The local address to listen on.
+        public var listenHost = "0.0.0.0"
+        /// Our peer id: `-SW0100-` and twelve random characters.
+        public var peerID = TorrentSession.makePeerID()
+        /// Paces what we upload, if set.
+        public var uploadLimit: TokenBucket?
+        /// Paces what we download, if set.
+        public var downloadLimit: TokenBucket?
+        /// Pieces with bad data after which a peer is banned for the run.
+        public var maxBadPieces = 3
+        /// Stop once every piece is held.
+        public var exitWhenComplete = false
+        /// Start with fetching paused (seeding goes on).
+        public var startPaused = false
+        /// Connections at once, in and out.
+        public var maxPeers = 50
+        /// Retry timing for a tracker that cannot be reached.
+        public var announceBackoff = Backoff(initial: .seconds(2), cap: .seconds(120))
+        /// A peer that sent nothing for this long is dropped.
+        public var idleTimeout: Duration = .seconds(150)
+        /// A peer that owes us blocks and sent none for this long is dropped.
+        public var stallTimeout: Duration = .seconds(30)
+
+        public init(name: String, port: Int) {
+            self.name = name
+            self.port = port
+        }
+    }
+
+    public nonisolated let events: AsyncStream<SwarmEvent>
+    let sink: AsyncStream<SwarmEvent>.Continuation
+    let configuration: Configuration
+    let metainfo: Metainfo
+    let storage: TorrentStorage
+    let logger: Logger
+
+    var book: PieceBook
+    var paused: Bool
+    /// Connected peers by connection number.
+    var peers: [Int: ConnectedPeer] = [:]
+    var nextLinkID = 1
+    /// Peers the trackers named, and when each was last dialled.
+    var knownPeers: [PeerEndpoint: ContinuousClock.Instant?] = [:]
+    /// Endpoints being dialled now.
+    var dialling: Set<PeerEndpoint> = []
+    /// Where dial requests go; the dialler opens each connection.
+    let dials: AsyncStream<PeerEndpoint>.Continuation
+    let dialQueue: AsyncStream<PeerEndpoint>
+    /// Pieces with a bad SHA-1 each peer sent, by peer id.
+    var badPieces: [[UInt8]: Int] = [:]
+    var bannedIDs: Set<[UInt8]> = []
+    /// Block digests of pieces under way (piece → block → sender and SHA-1), and of pieces
+    /// that failed their check, kept until a good copy shows which block was bad.
+    var blockDigests: [Int: [Int: BlockOrigin]] = [:]
+    var suspectDigests: [Int: [Int: BlockOrigin]] = [:]
+    /// Writes under way per piece: a piece is checked only when its last write is done.
+    var pendingWrites: [Int: Int] = [:]
+    var awaitingCheck: Set<Int> = []
+    /// When each piece under way was first asked for, for the time its fetch took.
+    var pieceStarted: [Int: ContinuousClock.Instant] = [:]
+    var uploaded: Int64 = 0
+    var downloaded: Int64 = 0
+    var choker = Choker()
+    var resumeDirty = false
+    var announcedComplete = false
+    /// Set when the download completes, for the announcer to say so at once.
+    var completedToAnnounce = false
+    /// The port we listen on, once bound.
+    var listenPort = 0
+
+    /// A session for `metainfo` over `storage`.
+    public init(metainfo: Metainfo, storage: TorrentStorage, configuration: Configuration, logger: Logger) {
+        self.metainfo = metainfo
+        self.storage = storage
+        self.configuration = configuration
+        self.logger = logger
+        self.paused = configuration.startPaused
+        self.book = PieceBook(pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.totalLength, held: Bitfield(count: metainfo.pieceCount))
+        (events, sink) = AsyncStream.makeStream(of: SwarmEvent.self)
+        (dialQueue, dials) = AsyncStream.makeStream(of: PeerEndpoint.self)
+    }
+
+    /// A peer id in the usual client-prefix form: `-SW0100-` and twelve random characters.
+    public static func makePeerID() -> [UInt8] {
+        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        return Array("-SW0100-".utf8) + (0..<12).map { _ in alphabet.randomElement()! }
+    }
+
+    /// Checks what the folder holds, then downloads and seeds until cancelled, or until complete
+    /// with ``Configuration/exitWhenComplete``.
+    ///
+    /// - Throws: ``ListenFailure`` when the port cannot be listened on, or a storage error.
+    public func run() async throws {
+        defer { sink.finish() }
+        let held = await checkContent()
+        book = PieceBook(pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.totalLength, held: held)
+        book.paused = paused
+        let maximumLength = PeerWireDecoder.maximumLength(pieceCount: metainfo.pieceCount)
+        let server: NIOAsyncChannel<PeerSockets.Channel, Never>
+        do {
+            server = try await PeerSockets.listen(host: configuration.listenHost, port: configuration.port, maximumLength: maximumLength)
+        } catch {
+            throw ListenFailure(host: configuration.listenHost, port: configuration.port, error: error)
+        }
+        listenPort = server.channel.localAddress?.port ?? configuration.port
+        emit(.started(
+            name: configuration.name, folder: storage.folder, total: metainfo.pieceCount,
+            held: Set(held.heldPieces.map { ChunkIndex($0 + 1) }),
+            serving: PeerAddress(host: configuration.listenHost, port: listenPort) ?? PeerAddress(host: "0.0.0.0", port: listenPort)!
+        ))
+        logger.info("torrent \(metainfo.name) (\(metainfo.infoHash)): \(held.heldCount)/\(metainfo.pieceCount) pieces held; listening on port \(listenPort)")
+        if paused { emit(.paused(true)) }
+        if held.isFull { await finishDownload() }
+
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.acceptConnections(server, maximumLength: maximumLength) }
+                group.addTask { await self.dialPeers(maximumLength: maximumLength) }
+                group.addTask { await self.announceLoop() }
+                group.addTask { try await self.upkeepLoop() }
+            }
+        } catch is DownloadFinished {
+            // Complete, with exitWhenComplete.
+        } catch is CancellationError {
+        }
+        dials.finish()
+        await saveResume()
+        await announceStopped()
+        storage.close()
+    }
+
+    /// The pieces known good: the resume data's, if the files still have the sizes it recorded,
+    /// and any other piece within the bytes the files already had whose SHA-1 matches.
+    private func checkContent() async -> Bitfield {
+        var held = Bitfield(count: metainfo.pieceCount)
+        let resumePath = ResumeData.path(for: metainfo.infoHash, in: storage.folder)
+        if let bytes = try? FileSystem.readBytes(resumePath),
+            let resume = ResumeData(bytes: bytes, infoHash: metainfo.infoHash, pieceCount: metainfo.pieceCount),
+            resume.fileSizes == storage.fileSizes()
+        {
+            held = resume.pieces
+        }
+        let toCheck = (0..<metainfo.pieceCount).filter { !held[$0] && storage.wasPresent(piece: $0) }
+        if !toCheck.isEmpty { logger.info("checking \(toCheck.count) pieces already on disk") }
+        for piece in toCheck where (try? await storage.verify(piece: piece)) == true {
+            held[piece] = true
+        }
+        if !toCheck.isEmpty {
+            resumeDirty = true
+            emit(.problem("checked \(toCheck.count) pieces already in \(storage.folder): \(toCheck.filter { held[$0] }.count) good"))
+        }
+        return held
+    }
+
+    // MARK: Commands
+
+    public func pause() {
+        guard !paused else { return }
+        paused = true
+        book.paused = true
+        emit(.paused(true))
+    }
+
+    public func resume() {
+        guard paused else { return }
+        paused = false
+        book.paused = false
+        emit(.paused(false))
+        for id in peers.keys { fillRequests(for: id) }
+    }
+
+    public func request(_ value: Int) throws(Swarm.CommandError) {
+        guard (1...metainfo.pieceCount).contains(value) else { throw .noSuchChunk(value, total: metainfo.pieceCount) }
+        guard book.prioritise(value - 1) else { throw .alreadyHeld(ChunkIndex(value)) }
+        for id in peers.keys { fillRequests(for: id) }
+    }
+
+    func emit(_ event: SwarmEvent) { sink.yield(event) }
+
+    /// Every piece is held: the resume data is written at once, the trackers told, and the
+    /// consumers too; peers we were interested in hear that we are not any more.
+    func finishDownload() async {
+        guard !announcedComplete else { return }
+        announcedComplete = true
+        completedToAnnounce = true
+        await saveResume()
+        logger.info("complete: all \(metainfo.pieceCount) pieces held")
+        emit(.complete(total: metainfo.pieceCount))
+    }
+
+    /// Writes the resume data if it changed.
+    func saveResume() async {
+        guard resumeDirty else { return }
+        resumeDirty = false
+        let record = ResumeData(pieces: book.held, fileSizes: storage.fileSizes())
+        do {
+            try record.save(infoHash: metainfo.infoHash, in: storage.folder)
+        } catch {
+            resumeDirty = true
+            emit(.problem("cannot write resume data (trying again): \(error)"))
+        }
+    }
+}
+
+/// Thrown inside the session's task group to end it once the download is complete.
+struct DownloadFinished: Error {}
+
+/// Who sent one block of a piece, and its SHA-1, to find the bad sender if the piece fails.
+struct BlockOrigin {
+    var peerID: [UInt8]
+    var address: PeerAddress
+    var digest: [UInt8]
+}
