@@ -141,7 +141,9 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TrackerCommand", "ClientCommand", "SwarmBench", "SwarmProtocol", "SwarmCore", "LoopbackSupport"],
+            dependencies: [
+                "TrackerCommand", "ClientCommand", "SwarmBench", "SwarmProtocol", "SwarmCore", "LoopbackSupport", "TorrentProtocol", "SwarmTorrent",
+            ],
             resources: [.copy("Seed"), .copy("Torrent")]
         ),
     ]

@@ -36,6 +36,8 @@ extension SwarmEvent {
             }
         case .uploaded:
             return nil
+        case .checked(let count, let good):
+            return "checked \(count) piece\(count == 1 ? "" : "s") already on disk: \(good) good"
         case .peerDropped(let peer, let reason):
             return "closed \(peer): \(reason)"
         case .paused(let isPaused):

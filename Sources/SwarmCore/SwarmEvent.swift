@@ -28,6 +28,8 @@ public enum SwarmEvent: Sendable, Equatable {
     case peerBanned(PeerAddress, badChunks: Int)
     /// A request from another peer was served or refused.
     case served(ServeReport)
+    /// Content already in the folder was checked at start-up: `good` of `count` pieces matched.
+    case checked(count: Int, good: Int)
     /// Bytes of a block went to a peer (BitTorrent serves blocks, not whole chunks).
     case uploaded(to: PeerAddress, bytes: Int)
     /// A peer connection was closed, and why (it broke the protocol, stalled, or left).

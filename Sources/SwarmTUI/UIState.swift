@@ -238,7 +238,7 @@ public struct UIState: Sendable, Equatable {
             paused = isPaused
         case .complete:
             complete = true
-        case .problem:
+        case .problem, .checked:
             break
         }
         if let line = LogLine(event) { append(LogEntry(time: now, line: line, isProblem: Self.isProblem(event), isDetail: Self.isDetail(event))) }

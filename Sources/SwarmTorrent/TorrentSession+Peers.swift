@@ -109,7 +109,15 @@ extension TorrentSession {
                 var handshake = ByteBuffer()
                 ours.write(to: &handshake)
                 if outgoing { try await outbound.write(handshake) }
-                guard case .handshake(let theirs)? = try await frames.next() else { throw PeerDrop("closed before its handshake") }
+                let first: PeerWireFrame?
+                do {
+                    first = try await frames.next()
+                } catch let error as PeerWireError {
+                    throw error
+                } catch {
+                    throw PeerDrop("closed before its handshake")
+                }
+                guard case .handshake(let theirs)? = first else { throw PeerDrop("closed before its handshake") }
                 guard theirs.infoHash == metainfo.infoHash else { throw PeerWireError.wrongInfoHash(theirs.infoHash) }
                 if !outgoing { try await outbound.write(handshake) }
                 let (queue, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
@@ -142,7 +150,17 @@ extension TorrentSession {
         } catch {
             reason = ConnectionErrorText.describe(error)
         }
-        if let attachedID { await detach(attachedID, reason: reason) }
+        if let attachedID {
+            await detach(attachedID, reason: reason)
+        } else if reason != "closed before its handshake", reason != "refused", reason != "stopping" {
+            await refusedBeforeAttaching(address, reason: reason)
+        }
+    }
+
+    /// A connection refused at its handshake (another torrent, not BitTorrent at all).
+    func refusedBeforeAttaching(_ address: PeerAddress, reason: String) {
+        logger.warning("closed \(address): \(reason)")
+        emit(.peerDropped(address, reason: reason))
     }
 
     /// Admits a peer whose handshake named our torrent; `nil` (refused) for ourselves, a banned

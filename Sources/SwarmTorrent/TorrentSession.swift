@@ -172,7 +172,7 @@ public actor TorrentSession: SwarmEngine {
         }
         if !toCheck.isEmpty {
             resumeDirty = true
-            emit(.problem("checked \(toCheck.count) pieces already in \(storage.folder): \(toCheck.filter { held[$0] }.count) good"))
+            emit(.checked(count: toCheck.count, good: toCheck.filter { held[$0] }.count))
         }
         return held
     }
