@@ -127,6 +127,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SwarmTorrentTests",
+            dependencies: [
+                "SwarmTorrent", "TorrentProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(
             name: "SwarmCoreTests",
             dependencies: ["SwarmCore", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),

@@ -34,8 +34,12 @@ extension SwarmEvent {
             case .refused(let reason):
                 return "refused \(report.peer): \(reason)"
             }
-        case .uploaded:
+        case .uploaded, .availability, .peerStatus:
             return nil
+        case .torrent(let name, let bytes):
+            return "torrent \(name): \(ByteCount.text(Int(clamping: bytes)))"
+        case .swarmSize(let seeds, let leechers):
+            return "tracker counts \(seeds.map(String.init) ?? "?") seeds, \(leechers.map(String.init) ?? "?") leechers"
         case .checked(let count, let good):
             return "checked \(count) piece\(count == 1 ? "" : "s") already on disk: \(good) good"
         case .peerDropped(let peer, let reason):

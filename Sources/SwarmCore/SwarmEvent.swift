@@ -28,6 +28,14 @@ public enum SwarmEvent: Sendable, Equatable {
     case peerBanned(PeerAddress, badChunks: Int)
     /// A request from another peer was served or refused.
     case served(ServeReport)
+    /// What a torrent holds: its name and size in bytes.
+    case torrent(name: String, bytes: Int64)
+    /// The swarm's size as the tracker reported it: peers with everything, and the others.
+    case swarmSize(seeds: Int?, leechers: Int?)
+    /// How many connected peers hold each piece whose count changed.
+    case availability([ChunkIndex: Int])
+    /// A connected peer's client, flags and progress, sent when they change.
+    case peerStatus(PeerStatus)
     /// Content already in the folder was checked at start-up: `good` of `count` pieces matched.
     case checked(count: Int, good: Int)
     /// Bytes of a block went to a peer (BitTorrent serves blocks, not whole chunks).
@@ -40,4 +48,25 @@ public enum SwarmEvent: Sendable, Equatable {
     case complete(total: Int)
     /// Something went wrong that the user should see (a disk error, say).
     case problem(String)
+}
+
+/// A BitTorrent peer as the peers pane shows it.
+public struct PeerStatus: Sendable, Equatable {
+    public var address: PeerAddress
+    /// Its client's name and version, from its BEP 10 handshake or its peer id.
+    public var client: String
+    /// libtorrent's letters: `D` downloading from it, `d` it chokes us while we want something,
+    /// `U` uploading to it, `u` we choke it while it wants something, `K` it unchokes us but we
+    /// want nothing, `?` we unchoke it but it wants nothing, `I` it connected to us, `O` our
+    /// optimistic unchoke.
+    public var flags: String
+    /// How much of the content it holds, 0…1.
+    public var progress: Double
+
+    public init(address: PeerAddress, client: String, flags: String, progress: Double) {
+        self.address = address
+        self.client = client
+        self.flags = flags
+        self.progress = progress
+    }
 }

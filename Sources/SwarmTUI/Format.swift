@@ -16,6 +16,12 @@ enum Format {
 
     static func bytes(_ count: Int) -> String { ByteCount.text(count) }
 
+    /// `0.52`: two decimals.
+    static func ratio(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+    }
+
     static func rate(_ bytesPerSecond: Double) -> String { ByteCount.rateText(bytesPerSecond) }
 }
 

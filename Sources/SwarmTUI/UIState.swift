@@ -54,6 +54,11 @@ public struct UIState: Sendable, Equatable {
         public var served = 0
         /// Bytes both ways, for the rate.
         public var rate = RateMeter()
+        /// Bytes from it and to it, apart (BitTorrent peers trade both ways at once).
+        public var down = RateMeter()
+        public var up = RateMeter()
+        /// A BitTorrent peer's client, flags and progress (`nil` for a chunk holder).
+        public var status: PeerStatus?
         /// Transfers running with it.
         public var transfers = 0
         /// How it is doing.
@@ -85,6 +90,12 @@ public struct UIState: Sendable, Equatable {
     /// When the tracker will be tried again, if it is down.
     public var trackerRetryAt: Double?
     public var serving = ""
+    /// The torrent's name and size, when the engine is a torrent's.
+    public private(set) var torrentName: String?
+    public private(set) var torrentBytes: Int64 = 0
+    /// Seeds and leechers as the tracker last reported them.
+    public private(set) var seeds: Int?
+    public private(set) var leechers: Int?
     public private(set) var chunks: [ChunkState] = []
     public private(set) var heldCount = 0
     /// Holders last reported per chunk, for the cursor line.
@@ -92,6 +103,8 @@ public struct UIState: Sendable, Equatable {
     public private(set) var bytesFetched = 0
     public private(set) var chunksFetched = 0
     public private(set) var bytesServed = 0
+    /// Every byte received, kept or not (a torrent's "downloaded").
+    public private(set) var bytesReceived = 0
     public private(set) var downRate = RateMeter()
     public private(set) var upRate = RateMeter()
     /// Download and upload rates over the last minute, for the rate graph.
@@ -131,6 +144,9 @@ public struct UIState: Sendable, Equatable {
 
     /// Held / total, 0…1.
     public var progress: Double { total == 0 ? 0 : Double(heldCount) / Double(total) }
+
+    /// Bytes sent over bytes received, once anything was received.
+    public var ratio: Double? { bytesReceived > 0 ? Double(bytesServed) / Double(bytesReceived) : nil }
 
     /// Seconds until done at the current rate, or `nil` when unknown.
     public var eta: Double? {
@@ -179,9 +195,13 @@ public struct UIState: Sendable, Equatable {
             update(index) { $0 = .downloading }
             withPeer(holder.description) { $0.transfers += 1; $0.state = .active }
         case .receiving(_, let holder, let bytes):
+            bytesReceived += bytes
             downRate.add(bytes, at: time)
             downHistory.add(bytes, at: time)
-            withPeer(holder.description) { $0.rate.add(bytes, at: time) }
+            withPeer(holder.description) { peer in
+                peer.rate.add(bytes, at: time)
+                peer.down.add(bytes, at: time)
+            }
         case .fetched(let index, let holder, let bytes, _):
             if chunkState(index) != .held { heldCount += 1 }
             update(index) { $0 = .held }
@@ -228,7 +248,29 @@ public struct UIState: Sendable, Equatable {
             bytesServed += bytes
             upRate.add(bytes, at: time)
             upHistory.add(bytes, at: time)
-            withPeer(peer.description) { $0.rate.add(bytes, at: time) }
+            withPeer(peer.description) { peer in
+                peer.rate.add(bytes, at: time)
+                peer.up.add(bytes, at: time)
+            }
+        case .torrent(let name, let bytes):
+            torrentName = name
+            torrentBytes = bytes
+        case .swarmSize(let seeds, let leechers):
+            self.seeds = seeds
+            self.leechers = leechers
+        case .availability(let counts):
+            for (index, count) in counts {
+                update(index) { state in
+                    if state == .held || state == .downloading { return }
+                    if state == .failed, count > 0 { return }
+                    state = count > 0 ? .available(count) : .nowhere
+                }
+            }
+        case .peerStatus(let status):
+            withPeer(status.address.description) { peer in
+                peer.status = status
+                if peer.state == .gone { peer.state = .idle }
+            }
         case .peerDropped(let peer, _):
             withPeer(peer.description) { peer in
                 peer.transfers = 0

@@ -35,6 +35,10 @@ enum HeaderView {
         let trackerColor: CellColor = if case .connected = state.trackerState { .green } else { .red }
         var x = rect.x
         x += canvas.write(" \(state.name) ", x: x, y: rect.y, maxWidth: rect.width, style: theme.style(.cyan, bold: true, reverse: true))
+        if let torrent = state.torrentName {
+            x += canvas.write(" \(torrent) ", x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(.default, bold: true))
+            x += canvas.write("\(Format.bytes(Int(clamping: state.torrentBytes))) ", x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(.gray))
+        }
         x += canvas.write(" tracker \(state.trackerAddress) ", x: x, y: rect.y, maxWidth: rect.x + rect.width - x)
         x += canvas.write(tracker, x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(trackerColor, bold: true))
         canvas.write("  folder \(state.folder)", x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(.gray))
@@ -48,13 +52,18 @@ enum HeaderView {
         let progress = " \(state.heldCount)/\(state.total) chunks \(Format.percent(state.progress)) "
         x += canvas.write(progress, x: x, y: y, maxWidth: rect.x + rect.width - x, style: theme.style(.default, bold: true))
         let eta = state.eta.map { "ETA \(Format.duration($0))" } ?? (state.complete ? "done" : "ETA —")
-        let parts = [
+        var parts = [
             "\(theme.down) \(Format.rate(state.downRate.rate(at: state.now)))",
             "\(theme.up) \(Format.rate(state.upRate.rate(at: state.now)))",
             eta,
-            "got \(Format.bytes(state.bytesFetched))",
-            "sent \(Format.bytes(state.bytesServed))",
         ]
+        if state.torrentName != nil {
+            parts.append("ratio " + (state.ratio.map(Format.ratio) ?? "—"))
+            if state.seeds != nil || state.leechers != nil {
+                parts.append("seeds \(state.seeds.map(String.init) ?? "?") peers \(state.leechers.map(String.init) ?? "?")")
+            }
+        }
+        parts += ["got \(Format.bytes(state.bytesFetched))", "sent \(Format.bytes(state.bytesServed))"]
         // Drop the least important figures rather than wrap.
         for part in parts {
             let remaining = rect.x + rect.width - x
@@ -146,65 +155,6 @@ enum ChunkMapView {
             column += canvas.write(glyphs, x: column, y: y, style: style)
             column += canvas.write(" \(label)\(compact ? " " : "  ")", x: column, y: y, maxWidth: remaining - glyphs.count, style: theme.style(.gray))
         }
-    }
-}
-
-/// The peers table: columns drop by priority on narrow screens instead of wrapping.
-enum PeersView {
-    static func draw(_ state: UIState, theme: Theme, in rect: Rect, canvas: inout Canvas) {
-        guard rect.height >= 1, rect.width >= 1 else { return }
-        // (title, width, priority: lower drops last)
-        let columns: [(title: String, width: Int)] = [("got", 4), ("sent", 4), ("rate", 11), ("state", 11)]
-        let dropOrder = [1, 2, 0, 3]  // sent, rate, got, state
-        var shown = Set(columns.indices)
-        let minimumAddress = 14
-        func fixedWidth() -> Int { shown.reduce(0) { $0 + columns[$1].width + 1 } }
-        for column in dropOrder where rect.width - fixedWidth() < minimumAddress { shown.remove(column) }
-        let addressWidth = rect.width - fixedWidth()
-
-        func row(_ values: [String], y: Int, style: CellStyle, stateStyle: CellStyle? = nil) {
-            canvas.write(Format.address(values[0], width: addressWidth), x: rect.x, y: y, maxWidth: addressWidth, style: style)
-            var x = rect.x + addressWidth
-            for column in columns.indices where shown.contains(column) {
-                let text = values[column + 1]
-                let padded = String(repeating: " ", count: max(0, columns[column].width - text.count)) + text
-                let cellStyle = column == 3 ? (stateStyle ?? style) : style
-                canvas.write(" " + (column == 3 ? text : padded), x: x, y: y, maxWidth: columns[column].width + 1, style: cellStyle)
-                x += columns[column].width + 1
-            }
-        }
-        row(["address"] + columns.map(\.title), y: rect.y, style: theme.style(.default, bold: true))
-        guard rect.height >= 2 else { return }
-        if state.peers.isEmpty {
-            canvas.write("no peers yet", x: rect.x, y: rect.y + 1, maxWidth: rect.width, style: theme.style(.gray))
-            return
-        }
-        let visible = rect.height - 1
-        let start = max(0, min(state.peerScroll, state.peers.count - visible))
-        for (offset, peer) in state.peers.dropFirst(start).prefix(visible).enumerated() {
-            let stateColor: CellColor =
-                switch peer.state {
-                case .active: .green
-                case .idle: .default
-                case .unreachable: .yellow
-                case .gone: .gray
-                case .badData, .banned: .red
-                }
-            row(
-                [peer.address, "\(peer.received)", "\(peer.served)", Format.rate(peer.rate.rate(at: state.now)), peer.state.rawValue],
-                y: rect.y + 1 + offset,
-                style: .plain,
-                stateStyle: theme.style(stateColor, bold: peer.state != .idle)
-            )
-        }
-    }
-
-    /// The box title, with the visible range when the list scrolls: `Peers 3–8 of 12`.
-    static func title(_ state: UIState, rows: Int, theme: Theme) -> String {
-        let visible = max(1, rows - 1)
-        guard state.peers.count > visible else { return "Peers" }
-        let start = min(state.peerScroll, state.peers.count - visible)
-        return "Peers \(start + 1)\(theme.unicode ? "–" : "-")\(start + visible) of \(state.peers.count)"
     }
 }
 

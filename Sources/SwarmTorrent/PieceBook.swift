@@ -44,8 +44,6 @@ struct PieceBook {
     private(set) var progress: [Int: Progress] = [:]
     /// Connected peers holding each piece.
     private(set) var availability: [Int]
-    /// Who sent each block of the pieces being checked, for the bad-data count if one fails.
-    private var senders: [Int: [Int]] = [:]
     /// Pieces the user asked for, first come first, until held.
     private(set) var requested: [Int] = []
     /// Whether new pieces are started only when the user asked for them.
@@ -190,7 +188,6 @@ struct PieceBook {
             if complete {
                 progress[request.piece] = nil
                 verifying.insert(request.piece)
-                senders[request.piece] = entry.blocks.compactMap { if case .received(let sender) = $0 { return sender } else { return nil } }
             } else {
                 progress[request.piece] = entry
             }
@@ -199,14 +196,12 @@ struct PieceBook {
     }
 
     /// A piece's check ended: held when it matched, else thrown away to be fetched again.
-    /// Returns the peers that sent its blocks, one entry per block.
-    mutating func checked(_ piece: Int, matched: Bool) -> [Int] {
+    mutating func checked(_ piece: Int, matched: Bool) {
         verifying.remove(piece)
         if matched {
             held[piece] = true
             requested.removeAll { $0 == piece }
         }
-        return senders.removeValue(forKey: piece) ?? []
     }
 
     /// Peer `peer` will not send what was asked of it (gone, or choked us): its blocks go back.

@@ -31,6 +31,7 @@ extension TorrentSession {
                 if event == .completed { completedToAnnounce = false }
                 event = nil
                 emit(.tracker(.connected(fastPath: true)))
+                emit(.swarmSize(seeds: answer.complete, leechers: answer.incomplete))
                 learn(answer.peers)
                 if let warning = answer.warning { emit(.problem("tracker warns: \(warning)")) }
                 wait = .seconds(max(answer.minimumInterval ?? 0, answer.interval, 1))

@@ -230,8 +230,7 @@ extension TorrentSession {
                 let wait = limit.reserve(block.readableBytes)
                 if wait > .zero { try await Task.sleep(for: wait) }
             }
-            let digest = block.withUnsafeReadableBytes { Array(Insecure.SHA1.hash(data: $0)) }
-            switch await blockArrived(from: link.id, piece: piece, begin: begin, length: block.readableBytes, digest: digest) {
+            switch await blockArrived(from: link.id, piece: piece, begin: begin, length: block.readableBytes) {
             case .store:
                 do {
                     try await storage.write(block, piece: piece, begin: begin)
@@ -349,7 +348,7 @@ extension TorrentSession {
 
     /// A block arrived: kept when we asked for it, dropped when another copy came first or we
     /// cancelled it, refused when nobody asked.
-    func blockArrived(from id: Int, piece: Int, begin: Int, length: Int, digest: [UInt8]) -> BlockVerdict {
+    func blockArrived(from id: Int, piece: Int, begin: Int, length: Int) -> BlockVerdict {
         guard var peer = peers[id] else { return .drop }
         let request = BlockRequest(piece: piece, begin: begin, length: length)
         peer.lastHeard = .now
@@ -373,7 +372,7 @@ extension TorrentSession {
                 otherPeer.link.send(.cancel(request))
                 peers[other] = otherPeer
             }
-            blockDigests[piece, default: [:]][begin / BlockRequest.standardLength] = BlockOrigin(peerID: peer.peerID, address: peer.address, digest: digest)
+            blockSenders[piece, default: [:]][begin / BlockRequest.standardLength] = BlockSender(peerID: peer.peerID, address: peer.address)
             pendingWrites[piece, default: 0] += 1
             if complete { awaitingCheck.insert(piece) }
             fill(&peer)
@@ -391,30 +390,36 @@ extension TorrentSession {
     }
 
     /// Checks a whole piece: held, announced and recorded when its SHA-1 matched; else thrown
-    /// away, with a strike for each peer whose block is shown to be bad.
+    /// away, with a strike for each peer whose block is shown to be bad (libtorrent's smart ban:
+    /// with one sender, it is that one; with several, the SHA-1 of each block they sent is
+    /// kept and compared with the good copy's once it has come).
     func check(_ piece: Int) async {
         let matched = (try? await storage.verify(piece: piece)) ?? false
-        let origins = blockDigests.removeValue(forKey: piece) ?? [:]
-        _ = book.checked(piece, matched: matched)
+        let senders = blockSenders.removeValue(forKey: piece) ?? [:]
         let index = ChunkIndex(piece + 1)
-        let mainSender = Dictionary(grouping: origins.values, by: \.address).max { $0.value.count < $1.value.count }?.key
+        let mainSender = Dictionary(grouping: senders.values, by: \.address).max { $0.value.count < $1.value.count }?.key
         guard matched else {
-            pieceStarted[piece] = nil
-            let senders = Set(origins.values.map(\.peerID))
-            let names = Set(origins.values.map(\.address.description)).sorted().joined(separator: ", ")
-            emit(.failed(index, from: mainSender, reason: "piece failed its SHA-1 check (blocks from \(names)); fetching it again"))
-            if senders.count == 1, let only = origins.values.first {
+            if Set(senders.values.map(\.peerID)).count == 1, let only = senders.values.first {
                 strike(only.peerID, address: only.address)
             } else {
-                // Several senders: the good copy, once it comes, shows whose block was bad.
-                suspectDigests[piece] = origins
+                // Read while the piece is still being checked: no new block overwrites it yet.
+                var suspects: [Int: (BlockSender, [UInt8])] = [:]
+                for (block, sender) in senders {
+                    if let digest = await blockDigest(piece: piece, block: block) { suspects[block] = (sender, digest) }
+                }
+                suspectBlocks[piece] = suspects
             }
+            book.checked(piece, matched: false)
+            pieceStarted[piece] = nil
+            let names = Set(senders.values.map(\.address.description)).sorted().joined(separator: ", ")
+            emit(.failed(index, from: mainSender, reason: "piece failed its SHA-1 check (blocks from \(names)); fetching it again"))
             for id in peers.keys { fillRequests(for: id) }
             return
         }
-        if let suspects = suspectDigests.removeValue(forKey: piece) {
-            for (block, origin) in suspects where origins[block].map({ $0.digest != origin.digest }) ?? false {
-                strike(origin.peerID, address: origin.address)
+        book.checked(piece, matched: true)
+        if let suspects = suspectBlocks.removeValue(forKey: piece) {
+            for (block, (sender, digest)) in suspects {
+                if let good = await blockDigest(piece: piece, block: block), good != digest { strike(sender.peerID, address: sender.address) }
             }
         }
         resumeDirty = true
@@ -433,6 +438,13 @@ extension TorrentSession {
             peers[id] = peer
         }
         if book.isComplete { await finishDownload() }
+    }
+
+    /// The SHA-1 of one block as it is on disk.
+    private func blockDigest(piece: Int, block: Int) async -> [UInt8]? {
+        let request = book.request(piece: piece, block: block)
+        guard let bytes = try? await storage.read(request) else { return nil }
+        return bytes.withUnsafeReadableBytes { Array(Insecure.SHA1.hash(data: $0)) }
     }
 
     /// One more piece with bad data from peer `peerID`; banned for the run at the limit.

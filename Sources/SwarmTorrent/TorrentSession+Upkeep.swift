@@ -1,4 +1,5 @@
 import SwarmCore
+import SwarmProtocol
 import TorrentProtocol
 
 extension TorrentSession {
@@ -19,7 +20,38 @@ extension TorrentSession {
             if tick % 10 == 1 { rechoke(now: .now) }
             dialKnownPeers(now: .now)
             if tick % 5 == 0 { await saveResume() }
+            reportChanges()
         }
+    }
+
+    /// Tells the UI which piece counts and which peers changed since it was last told.
+    func reportChanges() {
+        if shownAvailability.count != metainfo.pieceCount { shownAvailability = [Int](repeating: -1, count: metainfo.pieceCount) }
+        var changed: [ChunkIndex: Int] = [:]
+        for (piece, count) in book.availability.enumerated() where shownAvailability[piece] != count {
+            changed[ChunkIndex(piece + 1)] = count
+            shownAvailability[piece] = count
+        }
+        if !changed.isEmpty { emit(.availability(changed)) }
+        shownStatus = shownStatus.filter { peers[$0.key] != nil }
+        for (id, peer) in peers {
+            let status = PeerStatus(
+                address: peer.address, client: peer.clientName, flags: flags(of: peer),
+                progress: Double(peer.has.heldCount) / Double(max(1, metainfo.pieceCount)))
+            guard shownStatus[id] != status else { continue }
+            shownStatus[id] = status
+            emit(.peerStatus(status))
+        }
+    }
+
+    /// libtorrent's peer flags (see ``PeerStatus/flags``).
+    func flags(of peer: ConnectedPeer) -> String {
+        var flags = ""
+        if peer.amInterested { flags += peer.peerChoking ? "d" : "D" } else if !peer.peerChoking { flags += "K" }
+        if peer.peerInterested { flags += peer.amChoking ? "u" : "U" } else if !peer.amChoking { flags += "?" }
+        if choker.optimistic == peer.link.id { flags += "O" }
+        if !peer.link.isOutgoing { flags += "I" }
+        return flags
     }
 
     /// Drops peers that went quiet or stopped sending what they owe; sends keep-alives; sizes

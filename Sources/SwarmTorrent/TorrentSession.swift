@@ -74,10 +74,11 @@ public actor TorrentSession: SwarmEngine {
     /// Pieces with a bad SHA-1 each peer sent, by peer id.
     var badPieces: [[UInt8]: Int] = [:]
     var bannedIDs: Set<[UInt8]> = []
-    /// Block digests of pieces under way (piece → block → sender and SHA-1), and of pieces
-    /// that failed their check, kept until a good copy shows which block was bad.
-    var blockDigests: [Int: [Int: BlockOrigin]] = [:]
-    var suspectDigests: [Int: [Int: BlockOrigin]] = [:]
+    /// Who sent each block of the pieces under way (piece → block → sender).
+    var blockSenders: [Int: [Int: BlockSender]] = [:]
+    /// The blocks of pieces that failed their check with several senders, with each block's
+    /// SHA-1, kept until a good copy shows whose block was bad.
+    var suspectBlocks: [Int: [Int: (BlockSender, [UInt8])]] = [:]
     /// Writes under way per piece: a piece is checked only when its last write is done.
     var pendingWrites: [Int: Int] = [:]
     var awaitingCheck: Set<Int> = []
@@ -92,6 +93,9 @@ public actor TorrentSession: SwarmEngine {
     var completedToAnnounce = false
     /// The port we listen on, once bound.
     var listenPort = 0
+    /// What the UI was last told of piece counts and of each peer, to send only changes.
+    var shownAvailability: [Int] = []
+    var shownStatus: [Int: PeerStatus] = [:]
 
     /// A session for `metainfo` over `storage`.
     public init(metainfo: Metainfo, storage: TorrentStorage, configuration: Configuration, logger: Logger) {
@@ -133,6 +137,7 @@ public actor TorrentSession: SwarmEngine {
             held: Set(held.heldPieces.map { ChunkIndex($0 + 1) }),
             serving: PeerAddress(host: configuration.listenHost, port: listenPort) ?? PeerAddress(host: "0.0.0.0", port: listenPort)!
         ))
+        emit(.torrent(name: metainfo.name, bytes: metainfo.totalLength))
         logger.info("torrent \(metainfo.name) (\(metainfo.infoHash)): \(held.heldCount)/\(metainfo.pieceCount) pieces held; listening on port \(listenPort)")
         if paused { emit(.paused(true)) }
         if held.isFull { await finishDownload() }
@@ -230,9 +235,8 @@ public actor TorrentSession: SwarmEngine {
 /// Thrown inside the session's task group to end it once the download is complete.
 struct DownloadFinished: Error {}
 
-/// Who sent one block of a piece, and its SHA-1, to find the bad sender if the piece fails.
-struct BlockOrigin {
+/// Who sent one block of a piece, to find the bad sender if the piece fails.
+struct BlockSender {
     var peerID: [UInt8]
     var address: PeerAddress
-    var digest: [UInt8]
 }

@@ -52,3 +52,36 @@ enum Fixtures {
         return state
     }
 }
+
+extension Fixtures {
+    /// A torrent being downloaded and seeded: 40 pieces, a third held; three peers (libtorrent
+    /// seeding to us, aria2 leeching from us, one incoming that chokes us), tracker counts.
+    static func torrent() -> UIState {
+        var state = UIState()
+        state.trackerAddress = "http://127.0.0.1:6969/announce"
+        let total = 40
+        let held = Set((1...total).filter { $0 % 3 == 0 }.map(ChunkIndex.init))
+        state.reduce(.started(name: "me", folder: "/data/downloads", total: total, held: held, serving: PeerAddress(host: "0.0.0.0", port: 6881)!), at: 0)
+        state.reduce(.torrent(name: "debian-13.2.0-amd64-netinst.iso", bytes: 40 << 18), at: 0)
+        state.reduce(.tracker(.connected(fastPath: true)), at: 0.2)
+        state.reduce(.swarmSize(seeds: 12, leechers: 30), at: 0.2)
+        var counts: [ChunkIndex: Int] = [:]
+        for value in 1...total where value % 3 != 0 { counts[ChunkIndex(value)] = value % 5 == 0 ? 0 : value % 4 }
+        state.reduce(.availability(counts), at: 1)
+        let seeder = peer(51413)
+        let leecher = peer(6882)
+        let incoming = PeerAddress(host: "127.0.0.1", port: 40022)!
+        state.reduce(.peerStatus(PeerStatus(address: seeder, client: "libtorrent 2.0.8.0", flags: "DU", progress: 1)), at: 1)
+        state.reduce(.peerStatus(PeerStatus(address: leecher, client: "aria2 1.36.0", flags: "KU", progress: 0.425)), at: 1)
+        state.reduce(.peerStatus(PeerStatus(address: incoming, client: "Transmission 4.0.5", flags: "duI", progress: 0.1)), at: 1)
+        for value in [2, 4, 5, 7] { state.reduce(.requested(ChunkIndex(value), from: seeder), at: 1) }
+        for second in 1...20 {
+            state.reduce(.receiving(ChunkIndex(2), from: seeder, bytes: 3 << 20), at: Double(second) + 0.5)
+            state.reduce(.uploaded(to: leecher, bytes: 1 << 20), at: Double(second) + 0.5)
+        }
+        state.reduce(.fetched(ChunkIndex(1), from: seeder, bytes: 256 << 10, seconds: 0.2), at: 20)
+        state.reduce(.peerDropped(PeerAddress(host: "127.0.0.1", port: 51000)!, reason: "stalled: 12 blocks asked, none sent for 30.0 s"), at: 20.5)
+        state.tick(at: 21)
+        return state
+    }
+}

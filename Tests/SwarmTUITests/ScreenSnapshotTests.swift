@@ -48,6 +48,13 @@ import Testing
         }
     }
 
+    /// A torrent: its name and size, ratio and the tracker's counts in the header; the peers'
+    /// clients, flags, rates each way and progress.
+    @Test(arguments: [(80, 24), (200, 60)])
+    func torrentScreensMatchTheirGoldenCopies(_ width: Int, _ height: Int) throws {
+        try Self.assertSnapshot("torrent-\(width)x\(height)", Self.render(Fixtures.torrent(), Self.colour, width, height))
+    }
+
     @Test func asciiScreenForNonUTF8Locales() throws {
         try Self.assertSnapshot("screen-80x24-64-ascii", Self.render(Fixtures.swarm(total: 64), Theme(color: false, unicode: false), 80, 24))
     }
