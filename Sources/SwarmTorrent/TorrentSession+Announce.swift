@@ -7,6 +7,17 @@ extension TorrentSession {
     /// How long one announce may take.
     static let announceTimeout: TimeAmount = .seconds(15)
 
+    /// The HTTP client for announces: a tracker that refuses connections fails the announce at
+    /// once (the next tier is tried, or the backoff starts) instead of being dialled again and
+    /// again until the announce times out, as the shared client does.
+    static let announcer: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(15))
+        configuration.redirectConfiguration = .follow(max: 3, allowCycles: false)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// Announces `started`, then again at each tracker's interval (and `completed` as soon as
     /// the download completes), trying the `announce-list` tiers in order (BEP 12): within a
     /// tier, the first tracker that answers moves to its front. A tracker that is down is
@@ -43,8 +54,9 @@ extension TorrentSession {
                     delay = configuration.announceBackoff.delay(attempt: failures)
                 }
                 failures += 1
-                logger.warning("announce failed: \(error)")
-                emit(.tracker(.retrying(in: delay, reason: "\(error)")))
+                let reason = error is AnnounceError ? "\(error)" : ConnectionErrorText.describe(error)
+                logger.warning("announce failed: \(reason)")
+                emit(.tracker(.retrying(in: delay, reason: reason)))
                 wait = delay
             }
             // Sleep in short steps, so a completed download is announced at once.
@@ -71,6 +83,10 @@ extension TorrentSession {
                     return .success(answer)
                 } catch {
                     lastError = error
+                    if let refusal = error as? AnnounceError, case .failure = refusal {
+                        // Said even when another tracker answers: its operator refused us.
+                        emit(.problem("tracker \(url): \(refusal)"))
+                    }
                 }
             }
         }
@@ -94,7 +110,7 @@ extension TorrentSession {
     static func send(_ request: AnnounceRequest, to url: String, timeout: TimeAmount = announceTimeout) async throws -> AnnounceResponse {
         var http = HTTPClientRequest(url: request.url(base: url))
         http.headers.add(name: "User-Agent", value: "Swarm/0.1.0")
-        let response = try await HTTPClient.shared.execute(http, timeout: timeout)
+        let response = try await announcer.execute(http, timeout: timeout)
         let body = try await response.body.collect(upTo: 1 << 20)
         guard response.status == .ok else { throw AnnounceError.malformed("HTTP \(response.status.code) from \(url)") }
         return try AnnounceResponse(parsing: Array(buffer: body))

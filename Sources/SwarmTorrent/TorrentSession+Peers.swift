@@ -127,9 +127,13 @@ extension TorrentSession {
                     return
                 }
                 attachedID = link.id
+                let socket = channel.channel
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
+                        // Once the session closes the link (or the reading below ends), what is
+                        // queued is written and the socket closed, which ends the reading too.
                         for await buffer in queue { try await outbound.write(buffer) }
+                        socket.close(promise: nil)
                     }
                     defer {
                         continuation.finish()
@@ -206,14 +210,17 @@ extension TorrentSession {
         guard let peer = peers.removeValue(forKey: id) else { return }
         book.release(id)
         book.peerLeft(holding: peer.has.heldPieces)
-        logger.info("closed \(peer.address): \(reason)")
-        if reason != "closed by the peer", reason != "stopping" { emit(.peerDropped(peer.address, reason: reason)) }
+        // A connection we closed was reported with its reason when we closed it.
+        let ours = closing.removeValue(forKey: id)
+        logger.info("closed \(peer.address): \(ours ?? reason)")
+        if ours == nil, reason != "closed by the peer", reason != "stopping" { emit(.peerDropped(peer.address, reason: reason)) }
         for other in peers.keys { fillRequests(for: other) }
     }
 
     /// Closes peer `id`'s connection for `reason` (after what is queued).
     func drop(_ id: Int, reason: String) {
-        guard let peer = peers[id] else { return }
+        guard let peer = peers[id], closing[id] == nil else { return }
+        closing[id] = reason
         logger.warning("closing \(peer.address): \(reason)")
         emit(.peerDropped(peer.address, reason: reason))
         peer.link.close()

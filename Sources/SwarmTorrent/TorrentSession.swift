@@ -63,6 +63,8 @@ public actor TorrentSession: SwarmEngine {
     var paused: Bool
     /// Connected peers by connection number.
     var peers: [Int: ConnectedPeer] = [:]
+    /// Connections we are closing, and why.
+    var closing: [Int: String] = [:]
     var nextLinkID = 1
     /// Peers the trackers named, and when each was last dialled.
     var knownPeers: [PeerEndpoint: ContinuousClock.Instant?] = [:]

@@ -49,7 +49,10 @@ struct TorrentFixture {
 extension Workspace {
     /// Writes `files` (relative path → size) under `seed/album`, makes a v1 torrent of them with
     /// libtorrent announcing to `announce`, and reads its info-hash.
-    func makeTorrent(files: [String: Int] = TorrentFixture.defaultFiles, pieceSize: Int = 256 << 10, announce: String, name: String = "album") throws -> TorrentFixture {
+    func makeTorrent(
+        files: [String: Int] = TorrentFixture.defaultFiles, pieceSize: Int = 256 << 10, announce: String, moreTiers: [String] = [], name: String = "album",
+        torrentName: String? = nil
+    ) throws -> TorrentFixture {
         let seed = root.appendingPathComponent("seed")
         var contents: [String: Data] = [:]
         for (index, (path, size)) in files.sorted(by: { $0.key < $1.key }).enumerated() {
@@ -59,11 +62,11 @@ extension Workspace {
             try data.write(to: url)
             contents[path] = data
         }
-        let torrent = root.appendingPathComponent("\(name).torrent")
+        let torrent = root.appendingPathComponent("\(torrentName ?? name).torrent")
         let maker = try start(
-            "make-torrent", TorrentTools.python,
-            [TorrentTools.libtorrentPeer.path, "--make-torrent", seed.appendingPathComponent(name).path, "--announce", announce,
-             "--piece-size", "\(pieceSize)", "--out", torrent.path])
+            "make-\(torrentName ?? name)", TorrentTools.python,
+            [TorrentTools.libtorrentPeer.path, "--make-torrent", seed.appendingPathComponent(name).path, "--piece-size", "\(pieceSize)", "--out", torrent.path]
+                + ([announce] + moreTiers).flatMap { ["--announce", $0] })
         maker.process.waitUntilExit()
         let hasher = Process()
         let output = Pipe()

@@ -45,7 +45,7 @@ struct TorrentInteropTests {
         let ours = try workspace.startTorrentClient("ours", fixture, folder: "ours")
         #expect(await workspace.exitStatus(of: ours) == 0, "\(ours.output)")
         #expect(workspace.holdsContent(fixture, in: "ours"), "\(ours.output)")
-        await seeder.stop()
+        await seeder.stop(signal: SIGKILL)
 
         // Now ours seeds to a fresh aria2.
         let ourSeeder = try workspace.startTorrentClient("ours-seed", fixture, folder: "ours", extra: [])

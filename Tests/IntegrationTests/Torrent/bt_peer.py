@@ -5,6 +5,8 @@ libtorrent; the wire is spoken by hand so that it can be broken on purpose).
     bt_peer.py corrupt --torrent T --port N --announce URL
         A seeder that announces itself, unchokes everyone, and answers every request with
         random bytes. Prints LISTENING, then SENT <n> per block; stops after --timeout.
+    bt_peer.py failing-tracker --port N --reason TEXT
+        An HTTP tracker that answers every announce with a bencoded failure reason.
     bt_peer.py attack CASE --torrent T --target-port N
         Connects to our client, handshakes, then sends what CASE names. Prints CLOSED (exit 0)
         when the client closed the connection within --timeout seconds, OPEN (exit 1) otherwise.
@@ -137,17 +139,45 @@ def attack(args, info):
     return 0 if closed else 1
 
 
+def failing_tracker(args):
+    import http.server
+
+    reason = args.reason.encode()
+    body = b"d14:failure reason" + str(len(reason)).encode() + b":" + reason + b"8:intervali60ee"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *arguments):
+            print("ANNOUNCE", flush=True)
+
+    server = http.server.HTTPServer(("127.0.0.1", args.port), Handler)
+    server.timeout = 0.5
+    print("LISTENING", flush=True)
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        server.handle_request()
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["corrupt", "attack"])
+    parser.add_argument("mode", choices=["corrupt", "attack", "failing-tracker"])
     parser.add_argument("case", nargs="?")
-    parser.add_argument("--torrent", required=True)
+    parser.add_argument("--torrent")
+    parser.add_argument("--reason", default="torrent not registered")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--target-port", type=int, default=0)
     parser.add_argument("--announce")
     parser.add_argument("--piece", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=5)
     args = parser.parse_args()
+    if args.mode == "failing-tracker":
+        return failing_tracker(args)
     info = lt.torrent_info(args.torrent)
     random.seed()
     return serve_corrupt(args, info) if args.mode == "corrupt" else attack(args, info)

@@ -6,7 +6,7 @@ encryption off, several connections per IP allowed. Prints `LISTENING <port>` on
 `SEEDING` once it holds everything, and stops by itself after --timeout seconds.
 
     lt_peer.py --torrent t.torrent --save DIR --port N [--peer 127.0.0.1:P ...] [--timeout S]
-    lt_peer.py --make-torrent PATH --announce URL --piece-size BYTES --out t.torrent
+    lt_peer.py --make-torrent PATH --announce URL [--announce URL ...] --piece-size BYTES --out t.torrent
 """
 import argparse
 import sys
@@ -19,7 +19,8 @@ def make_torrent(path, announce, piece_size, out):
     files = lt.file_storage()
     lt.add_files(files, path)
     torrent = lt.create_torrent(files, piece_size, flags=lt.create_torrent.v1_only)
-    torrent.add_tracker(announce)
+    for tier, url in enumerate(announce):
+        torrent.add_tracker(url, tier)
     torrent.set_creator("swarm tests")
     import os
     lt.set_piece_hashes(torrent, os.path.dirname(os.path.abspath(path)))
@@ -82,7 +83,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--exit-when-seeding", action="store_true")
     parser.add_argument("--make-torrent")
-    parser.add_argument("--announce")
+    parser.add_argument("--announce", action="append", default=[], help="a tracker URL, each in a tier of its own")
     parser.add_argument("--piece-size", type=int, default=256 * 1024)
     parser.add_argument("--out")
     args = parser.parse_args()
