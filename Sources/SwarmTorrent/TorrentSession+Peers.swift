@@ -141,7 +141,7 @@ extension TorrentSession {
                     }
                     while let frame = try await frames.next() {
                         guard case .message(let message) = frame else { throw PeerDrop("a second handshake") }
-                        try await self.process(message, on: link)
+                        try await self.process(message, on: link) { try await outbound.write($0) }
                     }
                 }
             }
@@ -229,8 +229,9 @@ extension TorrentSession {
     // MARK: Messages
 
     /// What a connection does with each message: blocks are written and read here, off the
-    /// session, the rest is the session's.
-    nonisolated func process(_ message: PeerMessage, on link: PeerLink) async throws {
+    /// session, the rest is the session's. A block served goes out through `write`, which waits
+    /// while the socket is full, so no more is read from disk than the peer takes.
+    nonisolated func process(_ message: PeerMessage, on link: PeerLink, write: (ByteBuffer) async throws -> Void) async throws {
         switch message {
         case .piece(let piece, let begin, let block):
             if let limit = configuration.downloadLimit {
@@ -258,7 +259,9 @@ extension TorrentSession {
                     if wait > .zero { try await Task.sleep(for: wait) }
                 }
                 let bytes = try await storage.read(block)
-                link.send(.piece(piece: block.piece, begin: block.begin, block: bytes))
+                var buffer = ByteBuffer()
+                PeerMessage.piece(piece: block.piece, begin: block.begin, block: bytes).write(to: &buffer)
+                try await write(buffer)
                 await sent(block, to: link.id)
             case .reject:
                 link.send(.reject(block))
