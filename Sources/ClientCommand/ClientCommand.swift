@@ -69,6 +69,21 @@ struct ClientCommand: AsyncParsableCommand {
     )
     var torrent: String?
 
+    @Option(name: .customLong("make-torrent", withSingleDash: true), help: "Make a .torrent of this file or folder (with -announce and -o), then exit.")
+    var makeTorrent: String?
+
+    @Option(name: .customLong("announce", withSingleDash: true), help: "With -make-torrent: a tracker URL (repeat for more tiers).")
+    var announce: [String] = []
+
+    @Option(name: .customLong("piece-size", withSingleDash: true), help: "With -make-torrent: KiB per piece, a power of two from 16 to 16384 (default: from the size).")
+    var pieceSize: Int?
+
+    @Flag(name: .customLong("private", withSingleDash: true), help: "With -make-torrent: a private torrent (peers from its trackers only).")
+    var isPrivate = false
+
+    @Option(name: .customShort("o"), help: "With -make-torrent: where to write the .torrent.")
+    var output: String?
+
     @Flag(name: .customLong("demo", withSingleDash: true), help: "Run a whole swarm in this process: a tracker, simulated peers, and this client.")
     var demo = false
 
@@ -79,6 +94,10 @@ struct ClientCommand: AsyncParsableCommand {
     var peers = 5
 
     func validate() throws {
+        if makeTorrent != nil {
+            try validateMakeTorrent()
+            return
+        }
         if demo {
             guard (1...100_000).contains(chunks) else { throw ValidationError("-chunks must be from 1 to 100000, not \(chunks).") }
             guard (1...50).contains(peers) else { throw ValidationError("-peers must be from 1 to 50, not \(peers).") }
@@ -111,6 +130,17 @@ struct ClientCommand: AsyncParsableCommand {
         }
     }
 
+    private func validateMakeTorrent() throws {
+        guard !announce.isEmpty else { throw ValidationError("-make-torrent needs -announce URL (a tracker to name in the torrent).") }
+        for url in announce where !["http://", "https://", "udp://"].contains(where: url.hasPrefix) {
+            throw ValidationError("-announce \"\(url)\" is not an http://, https:// or udp:// tracker URL.")
+        }
+        guard output != nil else { throw ValidationError("-make-torrent needs -o OUT.torrent.") }
+        if let pieceSize, !(16...16384).contains(pieceSize) || pieceSize & (pieceSize - 1) != 0 {
+            throw ValidationError("-piece-size \(pieceSize) is not a power of two from 16 to 16384 (KiB).")
+        }
+    }
+
     /// Whether to draw the UI: a terminal on stdout and no `-headless`.
     var showsInterface: Bool { !headless && isatty(STDOUT_FILENO) == 1 }
 
@@ -123,6 +153,10 @@ struct ClientCommand: AsyncParsableCommand {
         }
         if let torrent {
             try await TorrentRun(command: self, torrentPath: torrent).run()
+            return
+        }
+        if let makeTorrent {
+            try await MakeTorrentRun(path: makeTorrent, announce: announce, pieceKiB: pieceSize, isPrivate: isPrivate, output: output!).run()
             return
         }
         let store = try ChunkStore.open(folder: folder!)

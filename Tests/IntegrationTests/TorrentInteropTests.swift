@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TorrentProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -55,6 +56,54 @@ struct TorrentInteropTests {
             TorrentTools.aria2Flags + ["--listen-port=\(freePort())", "--seed-time=0", "-d", workspace.root.appendingPathComponent("aria2").path, fixture.torrent.path])
         #expect(await workspace.exitStatus(of: leecher) == 0, "\(leecher.output)")
         #expect(workspace.holdsContent(fixture, in: "aria2"), "\(leecher.output)")
+        await workspace.tearDown()
+    }
+
+    @Test func aTorrentWeMakeIsReadByLibtorrentAndDownloadedFromOurSeeder() async throws {
+        let workspace = try Workspace()
+        let files = ["a.bin": 200_001, "notes.txt": 1, "sub/c.dat": 70_000]
+        let folder = workspace.root.appendingPathComponent("mine/album")
+        var contents: [String: Data] = [:]
+        for (index, (path, size)) in files.sorted(by: { $0.key < $1.key }).enumerated() {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            contents[path] = Workspace.content(of: 2000 + index, size: size)
+            try contents[path]!.write(to: url)
+        }
+        // Our own state folder is never part of what is shared.
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent(".swarm"), withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: folder.appendingPathComponent(".swarm/leftover"))
+        func make(announce: String) async throws -> Metainfo {
+            let torrent = workspace.root.appendingPathComponent("made.torrent")
+            let maker = try workspace.start(
+                "make-\(UUID().uuidString.prefix(4))", Paths.client,
+                ["-make-torrent", folder.path, "-announce", announce, "-piece-size", "64", "-o", torrent.path])
+            #expect(await workspace.exitStatus(of: maker) == 0, "\(maker.output)")
+            #expect(maker.output.contains("wrote \(torrent.path): 3 files"), "\(maker.output)")
+            return try Metainfo(parsing: Array(try Data(contentsOf: torrent)))
+        }
+        let draft = try await make(announce: "http://127.0.0.1:1/announce")
+        let tracker = try await workspace.startOpentracker(infoHashes: [draft.infoHash.hex])
+        let made = try await make(announce: tracker)
+        #expect(made.infoHash == draft.infoHash)
+
+        // libtorrent reads it as we meant it.
+        let reader = try workspace.start(
+            "lt-read", TorrentTools.python,
+            ["-c", "import libtorrent as lt, sys; t = lt.torrent_info(sys.argv[1]); fs = t.files(); "
+                + "print(t.piece_length(), t.num_pieces(), *[f'{fs.file_path(i)}={fs.file_size(i)}' for i in range(fs.num_files())])",
+             workspace.root.appendingPathComponent("made.torrent").path])
+        _ = await workspace.exitStatus(of: reader)
+        #expect(reader.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            == "65536 5 album/a.bin=200001 album/notes.txt=1 album/sub/c.dat=70000", "\(reader.output)")
+
+        let fixture = TorrentFixture(seedFolder: workspace.root.appendingPathComponent("mine"), torrent: workspace.root.appendingPathComponent("made.torrent"), infoHash: made.infoHash.hex, files: contents)
+        let seeder = try workspace.startTorrentClient("ours", fixture, folder: "mine", extra: [])
+        await waitUntil("our client seeds what it made") { seeder.output.contains("tracker connected") }
+        let leecher = try workspace.startLibtorrent("lt-leech", fixture, folder: "leech")
+        await waitUntil("libtorrent completes from our client", timeout: .seconds(60)) { leecher.output.contains("SEEDING") }
+        #expect(workspace.holdsContent(fixture, in: "leech"), "\(leecher.output)")
+        #expect(!FileManager.default.fileExists(atPath: workspace.root.appendingPathComponent("leech/album/.swarm/leftover").path))
         await workspace.tearDown()
     }
 
