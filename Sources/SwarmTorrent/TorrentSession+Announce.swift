@@ -25,7 +25,7 @@ extension TorrentSession {
     func announceLoop() async {
         var tiers = metainfo.announceTiers.map { $0.filter(Self.isSupported) }.filter { !$0.isEmpty }
         guard !tiers.isEmpty else {
-            let reason = metainfo.announceTiers.isEmpty ? "the torrent names no tracker" : "only UDP trackers, not supported yet"
+            let reason = metainfo.announceTiers.isEmpty ? "the torrent names no tracker" : "no tracker it names is HTTP, HTTPS or UDP"
             emit(.tracker(.retrying(in: .seconds(3600), reason: reason)))
             emit(.problem("\(reason): waiting for peers to connect"))
             return
@@ -77,7 +77,7 @@ extension TorrentSession {
         for tier in tiers.indices {
             for (position, url) in tiers[tier].enumerated() {
                 do {
-                    let answer = try await Self.send(request, to: url)
+                    let answer = try await send(request, to: url)
                     if position > 0 { tiers[tier].insert(tiers[tier].remove(at: position), at: 0) }
                     logger.info("announced \(event?.rawValue ?? "update") to \(url): \(answer.peers.count) peers, next in \(answer.interval) s")
                     return .success(answer)
@@ -99,15 +99,29 @@ extension TorrentSession {
         let request = AnnounceRequest(
             infoHash: metainfo.infoHash, peerID: configuration.peerID, port: listenPort,
             uploaded: uploaded, downloaded: downloaded, left: book.bytesLeft, event: .stopped, numberWanted: 0)
-        _ = try? await Self.send(request, to: url, timeout: .seconds(2))
+        // At most two seconds, whatever the tracker: the user is waiting for the exit.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await self.send(request, to: url, timeout: .seconds(2)) }
+            group.addTask { try? await Task.sleep(for: .seconds(2)) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     static func isSupported(_ url: String) -> Bool {
-        url.hasPrefix("http://") || url.hasPrefix("https://")
+        url.hasPrefix("http://") || url.hasPrefix("https://") || url.hasPrefix("udp://")
+    }
+
+    /// Sends one announce over UDP (BEP 15) or HTTP(S), and reads the answer.
+    func send(_ request: AnnounceRequest, to url: String, timeout: TimeAmount = announceTimeout) async throws -> AnnounceResponse {
+        if url.hasPrefix("udp://") {
+            return try await udpTracker.announce(request, to: url)
+        }
+        return try await Self.sendHTTP(request, to: url, timeout: timeout)
     }
 
     /// Sends one announce over HTTP(S) and reads the answer.
-    static func send(_ request: AnnounceRequest, to url: String, timeout: TimeAmount = announceTimeout) async throws -> AnnounceResponse {
+    static func sendHTTP(_ request: AnnounceRequest, to url: String, timeout: TimeAmount) async throws -> AnnounceResponse {
         var http = HTTPClientRequest(url: request.url(base: url))
         http.headers.add(name: "User-Agent", value: "Swarm/0.1.0")
         let response = try await announcer.execute(http, timeout: timeout)

@@ -93,6 +93,8 @@ public actor TorrentSession: SwarmEngine {
     var announcedComplete = false
     /// Set when the download completes, for the announcer to say so at once.
     var completedToAnnounce = false
+    /// Announces to `udp://` trackers, keeping their connection ids.
+    let udpTracker = UDPTrackerClient()
     /// The port we listen on, once bound.
     var listenPort = 0
     /// What the UI was last told of piece counts and of each peer, to send only changes.

@@ -154,11 +154,14 @@ public enum AnnounceError: Error, Equatable, CustomStringConvertible {
     case failure(String, retryIn: Int?)
     /// The answer could not be read.
     case malformed(String)
+    /// A UDP tracker did not answer, however often asked.
+    case noAnswer(String)
 
     public var description: String {
         switch self {
         case .failure(let reason, _): return "tracker says: \(reason)"
         case .malformed(let reason): return "unreadable tracker answer: \(reason)"
+        case .noAnswer(let reason): return "no answer: \(reason)"
         }
     }
 }

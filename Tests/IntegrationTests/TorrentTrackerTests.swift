@@ -30,6 +30,21 @@ struct TorrentTrackerTests {
         await workspace.tearDown()
     }
 
+    @Test func aSwarmThroughOpentrackersUDPPort() async throws {
+        let workspace = try Workspace()
+        let draft = try workspace.makeTorrent(announce: "udp://127.0.0.1:1/announce")
+        let http = try await workspace.startOpentracker(infoHashes: [draft.infoHash])
+        let udp = http.replacingOccurrences(of: "http://", with: "udp://")
+        let fixture = try workspace.makeTorrent(announce: udp)
+        let seeder = try workspace.startLibtorrent("lt-seed", fixture, folder: "seed")
+        await waitUntil("libtorrent seeds") { seeder.output.contains("SEEDING") }
+        let ours = try workspace.startTorrentClient("ours", fixture, folder: "ours")
+        #expect(await workspace.exitStatus(of: ours) == 0, "\(ours.output)")
+        #expect(ours.output.contains("tracker counts"), "the UDP tracker's counts: \(ours.output)")
+        #expect(workspace.holdsContent(fixture, in: "ours"))
+        await workspace.tearDown()
+    }
+
     @Test func aTrackerThatIsDownIsRetriedWithBackoffWhilePeersKeepTrading() async throws {
         let workspace = try Workspace()
         let fixture = try workspace.makeTorrent(announce: "http://127.0.0.1:\(freePort())/announce")
