@@ -69,6 +69,12 @@ struct ClientCommand: AsyncParsableCommand {
     )
     var torrent: String?
 
+    @Option(
+        name: .customLong("magnet", withSingleDash: true),
+        help: "A magnet link: get the torrent's metadata from peers, then download and seed it as with -torrent."
+    )
+    var magnet: String?
+
     @Option(name: .customLong("make-torrent", withSingleDash: true), help: "Make a .torrent of this file or folder (with -announce and -o), then exit.")
     var makeTorrent: String?
 
@@ -110,6 +116,7 @@ struct ClientCommand: AsyncParsableCommand {
             throw ValidationError("-transfer_port \(transferPort) is not a TCP port; use a number from 1 to 65535.")
         }
         if torrent != nil, demo { throw ValidationError("-torrent and -demo cannot be used together.") }
+        if torrent != nil, magnet != nil { throw ValidationError("-torrent and -magnet cannot be used together: give one.") }
         if torrent != nil, transferPort == 0 { throw ValidationError("-transfer_port 0 is not a TCP port; use a number from 1 to 65535.") }
         guard PeerAddress(parsing: tracker) != nil else {
             throw ValidationError("-tracker \"\(tracker)\" is not HOST:PORT with a port from 1 to 65535.")
@@ -152,7 +159,11 @@ struct ClientCommand: AsyncParsableCommand {
             return
         }
         if let torrent {
-            try await TorrentRun(command: self, torrentPath: torrent).run()
+            try await TorrentRun(command: self, source: .file(torrent)).run()
+            return
+        }
+        if let magnet {
+            try await TorrentRun(command: self, source: .magnet(magnet)).run()
             return
         }
         if let makeTorrent {

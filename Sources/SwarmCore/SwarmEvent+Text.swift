@@ -36,6 +36,8 @@ extension SwarmEvent {
             }
         case .uploaded, .availability, .peerStatus:
             return nil
+        case .fetchingMetadata(let name):
+            return "fetching metadata\(name.map { " of \($0)" } ?? "") from peers"
         case .torrent(let name, let bytes):
             return "torrent \(name): \(ByteCount.text(Int(clamping: bytes)))"
         case .swarmSize(let seeds, let leechers):

@@ -28,6 +28,8 @@ public enum SwarmEvent: Sendable, Equatable {
     case peerBanned(PeerAddress, badChunks: Int)
     /// A request from another peer was served or refused.
     case served(ServeReport)
+    /// A magnet link's metadata (the torrent's info) is being asked of peers; `name` is the link's.
+    case fetchingMetadata(name: String?)
     /// What a torrent holds: its name and size in bytes.
     case torrent(name: String, bytes: Int64)
     /// The swarm's size as the tracker reported it: peers with everything, and the others.

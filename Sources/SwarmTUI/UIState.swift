@@ -93,6 +93,8 @@ public struct UIState: Sendable, Equatable {
     /// The torrent's name and size, when the engine is a torrent's.
     public private(set) var torrentName: String?
     public private(set) var torrentBytes: Int64 = 0
+    /// Whether a magnet link's metadata is still being fetched (nothing to map yet).
+    public private(set) var fetchingMetadata = false
     /// Seeds and leechers as the tracker last reported them.
     public private(set) var seeds: Int?
     public private(set) var leechers: Int?
@@ -252,7 +254,11 @@ public struct UIState: Sendable, Equatable {
                 peer.rate.add(bytes, at: time)
                 peer.up.add(bytes, at: time)
             }
+        case .fetchingMetadata(let name):
+            fetchingMetadata = true
+            torrentName = name ?? "magnet link"
         case .torrent(let name, let bytes):
+            fetchingMetadata = false
             torrentName = name
             torrentBytes = bytes
         case .swarmSize(let seeds, let leechers):

@@ -37,7 +37,9 @@ enum HeaderView {
         x += canvas.write(" \(state.name) ", x: x, y: rect.y, maxWidth: rect.width, style: theme.style(.cyan, bold: true, reverse: true))
         if let torrent = state.torrentName {
             x += canvas.write(" \(torrent) ", x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(.default, bold: true))
-            x += canvas.write("\(Format.bytes(Int(clamping: state.torrentBytes))) ", x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(.gray))
+            if state.torrentBytes > 0 {
+                x += canvas.write("\(Format.bytes(Int(clamping: state.torrentBytes))) ", x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(.gray))
+            }
         }
         x += canvas.write(" tracker \(state.trackerAddress) ", x: x, y: rect.y, maxWidth: rect.x + rect.width - x)
         x += canvas.write(tracker, x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(trackerColor, bold: true))
@@ -46,10 +48,10 @@ enum HeaderView {
         guard rect.height >= 2 else { return }
         let y = rect.y + 1
         x = rect.x
-        let runState = state.complete ? "COMPLETE" : state.paused ? "PAUSED" : "RUNNING"
-        let runColor: CellColor = state.complete ? .green : state.paused ? .yellow : .cyan
+        let runState = state.fetchingMetadata ? "METADATA" : state.complete ? "COMPLETE" : state.paused ? "PAUSED" : "RUNNING"
+        let runColor: CellColor = state.fetchingMetadata ? .yellow : state.complete ? .green : state.paused ? .yellow : .cyan
         x += canvas.write(" \(runState) ", x: x, y: y, maxWidth: rect.width, style: theme.style(runColor, bold: true, reverse: true))
-        let progress = " \(state.heldCount)/\(state.total) chunks \(Format.percent(state.progress)) "
+        let progress = state.fetchingMetadata ? " fetching metadata from peers " : " \(state.heldCount)/\(state.total) chunks \(Format.percent(state.progress)) "
         x += canvas.write(progress, x: x, y: y, maxWidth: rect.x + rect.width - x, style: theme.style(.default, bold: true))
         let eta = state.eta.map { "ETA \(Format.duration($0))" } ?? (state.complete ? "done" : "ETA —")
         var parts = [

@@ -12,6 +12,8 @@ struct ConnectedPeer {
     let fast: Bool
     /// What its client calls itself (BEP 10 `v`), or what its peer id says.
     var clientName: String
+    /// Its number for `ut_metadata` (BEP 9), if it takes metadata messages.
+    var metadataID: UInt8?
     var has: Bitfield
     /// Pieces it has that we lack: we are interested while this is above 0.
     var wanted = 0
@@ -180,7 +182,9 @@ extension TorrentSession {
         var peer = ConnectedPeer(link: link, peerID: handshake.peerID, fast: fast, clientName: ClientName.from(peerID: handshake.peerID), has: Bitfield(count: metainfo.pieceCount))
         // Say what we have: nothing or everything in one message where both speak BEP 6.
         var opening: [PeerMessage] = []
-        if handshake.supportsExtensionProtocol { opening.append(.extended(id: 0, payload: Self.extensionHandshake(port: listenPort))) }
+        if handshake.supportsExtensionProtocol {
+            opening.append(.extended(id: 0, payload: Self.extensionHandshake(port: listenPort, metadataSize: metainfo.rawInfo.count)))
+        }
         if fast, book.held.heldCount == 0 {
             opening.append(.haveNone)
         } else if fast, book.held.isFull {
@@ -195,10 +199,12 @@ extension TorrentSession {
         return link
     }
 
-    /// BEP 10's handshake: our name, our listen port, and the request queue we accept.
-    static func extensionHandshake(port: Int) -> [UInt8] {
+    /// BEP 10's handshake: our name, our listen port, the request queue we accept, and the
+    /// metadata we serve (BEP 9) to peers that came by a magnet link.
+    static func extensionHandshake(port: Int, metadataSize: Int) -> [UInt8] {
         Bencode.sortedDictionary([
-            Bencode.Entry("m", .dictionary([])),
+            Bencode.Entry("m", .sortedDictionary([Bencode.Entry("ut_metadata", .integer(Int64(MetadataFetch.metadataExtensionID)))])),
+            Bencode.Entry("metadata_size", .integer(Int64(metadataSize))),
             Bencode.Entry("p", .integer(Int64(port))),
             Bencode.Entry("reqq", .integer(2000)),
             Bencode.Entry("v", .text("Swarm 0.1.0")),
@@ -326,10 +332,21 @@ extension TorrentSession {
         case .reject(let block):
             guard peer.outstanding.removeValue(forKey: block) != nil else { return }
             book.release(block, of: id)
-        case .extended(let extensionID, let payload):
-            if extensionID == 0, let value = try? Bencode.decode(payload, requireSortedKeys: false), let name = value["v"]?.text, !name.isEmpty {
-                peer.clientName = name
-            }
+        case .extended(0, let payload):
+            guard let value = try? Bencode.decode(payload, requireSortedKeys: false) else { break }
+            if let name = value["v"]?.text, !name.isEmpty { peer.clientName = name }
+            if let id = value["m"]?["ut_metadata"]?.integer, (1...255).contains(id) { peer.metadataID = UInt8(id) }
+        case .extended(MetadataFetch.metadataExtensionID, let payload):
+            guard case .request(let piece)? = MetadataMessage(payload: payload), let theirs = peer.metadataID else { break }
+            let info = metainfo.rawInfo
+            let start = piece * MetadataMessage.pieceLength
+            let reply: MetadataMessage =
+                start < info.count
+                ? .data(piece: piece, totalSize: info.count, bytes: Array(info[start..<min(info.count, start + MetadataMessage.pieceLength)]))
+                : .reject(piece: piece)
+            peer.link.send(.extended(id: theirs, payload: reply.encoded()))
+        case .extended:
+            break
         case .request, .piece:
             break
         }

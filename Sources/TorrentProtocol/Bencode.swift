@@ -151,6 +151,14 @@ extension Bencode {
         return value
     }
 
+    /// Decodes the one value `bytes` start with, and how many bytes it took: BEP 9's messages
+    /// are a dictionary followed by raw data.
+    public static func decodePrefix(_ bytes: [UInt8]) throws(BencodeError) -> (value: Bencode, length: Int) {
+        var reader = BencodeReader(bytes: bytes, requireSortedKeys: false)
+        let value = try reader.value(depth: 0)
+        return (value, reader.position)
+    }
+
     /// Decodes one dictionary filling `bytes`, with the byte range each top-level value
     /// occupies: the info-hash is the SHA-1 of the `info` value's own bytes, whatever their order.
     public static func decodeDictionaryWithRanges(_ bytes: [UInt8]) throws(BencodeError) -> (value: Bencode, ranges: [String: Range<Int>]) {

@@ -55,6 +55,20 @@ import Testing
         try Self.assertSnapshot("torrent-\(width)x\(height)", Self.render(Fixtures.torrent(), Self.colour, width, height))
     }
 
+    /// A magnet link before its metadata came: nothing to map yet, and the header says why.
+    @Test(arguments: [(80, 24), (200, 60)])
+    func metadataPhaseScreensMatchTheirGoldenCopies(_ width: Int, _ height: Int) throws {
+        var state = UIState()
+        state.name = "me"
+        state.trackerAddress = "udp://127.0.0.1:6969/announce"
+        state.reduce(.fetchingMetadata(name: "debian-13.2.0-amd64-netinst.iso"), at: 0)
+        state.reduce(.problem("tracker udp://127.0.0.1:6969/announce: no answer: it sent nothing back in 2 tries over 45.0 s"), at: 45)
+        state.tick(at: 46)
+        let text = Self.render(state, Self.colour, width, height)
+        #expect(text.contains("METADATA") && text.contains("fetching metadata from peers"))
+        try Self.assertSnapshot("metadata-\(width)x\(height)", text)
+    }
+
     @Test func asciiScreenForNonUTF8Locales() throws {
         try Self.assertSnapshot("screen-80x24-64-ascii", Self.render(Fixtures.swarm(total: 64), Theme(color: false, unicode: false), 80, 24))
     }

@@ -5,6 +5,9 @@ libtorrent; the wire is spoken by hand so that it can be broken on purpose).
     bt_peer.py corrupt --torrent T --port N --announce URL
         A seeder that announces itself, unchokes everyone, and answers every request with
         random bytes. Prints LISTENING, then SENT <n> per block; stops after --timeout.
+    bt_peer.py wrong-metadata --torrent T --port N --announce URL
+        A peer that announces itself for T's info-hash and, asked for the metadata (BEP 9),
+        serves the info dictionary of another torrent.
     bt_peer.py failing-tracker --port N --reason TEXT
         An HTTP tracker that answers every announce with a bencoded failure reason.
     bt_peer.py attack CASE --torrent T --target-port N
@@ -139,6 +142,44 @@ def attack(args, info):
     return 0 if closed else 1
 
 
+def wrong_metadata(args, info):
+    info_hash = bytes(info.info_hash().to_bytes())
+    peer_id = b"-XX0001-" + os.urandom(6).hex().encode()
+    fake = lt.bencode({b"name": b"other", b"piece length": 16384, b"length": 5, b"pieces": os.urandom(20)})
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", args.port))
+    server.listen(4)
+    query = urllib.parse.urlencode({"peer_id": peer_id, "port": args.port, "uploaded": 0, "downloaded": 0,
+                                    "left": 0, "compact": 1, "event": "started"})
+    urllib.request.urlopen(args.announce + "?info_hash=" + urllib.parse.quote(info_hash, safe="") + "&" + query, timeout=5).read()
+    print("LISTENING", flush=True)
+    server.settimeout(args.timeout)
+    sock, _ = server.accept()
+    try:
+        read_exact(sock, 68)
+        reserved = bytearray(8)
+        reserved[5] |= 0x10
+        sock.sendall(PREFIX + bytes(reserved) + info_hash + peer_id)
+        sock.sendall(message(20, b"\x00" + lt.bencode({b"m": {b"ut_metadata": 3}, b"metadata_size": len(fake)})))
+        their_id = None
+        while True:
+            length = struct.unpack(">I", read_exact(sock, 4))[0]
+            body = read_exact(sock, length) if length else b""
+            if not body or body[0] != 20:
+                continue
+            if body[1] == 0:
+                their_id = lt.bdecode(body[2:])[b"m"][b"ut_metadata"]
+            elif body[1] == 3 and their_id is not None:
+                reply = lt.bencode({b"msg_type": 1, b"piece": 0, b"total_size": len(fake)}) + fake
+                sock.sendall(message(20, bytes([their_id]) + reply))
+                print("SENT", flush=True)
+    except (ConnectionError, OSError):
+        pass
+    print("CLOSED", flush=True)
+    return 0
+
+
 def failing_tracker(args):
     import http.server
 
@@ -166,7 +207,7 @@ def failing_tracker(args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["corrupt", "attack", "failing-tracker"])
+    parser.add_argument("mode", choices=["corrupt", "attack", "failing-tracker", "wrong-metadata"])
     parser.add_argument("case", nargs="?")
     parser.add_argument("--torrent")
     parser.add_argument("--reason", default="torrent not registered")
@@ -180,6 +221,8 @@ def main():
         return failing_tracker(args)
     info = lt.torrent_info(args.torrent)
     random.seed()
+    if args.mode == "wrong-metadata":
+        return wrong_metadata(args, info)
     return serve_corrupt(args, info) if args.mode == "corrupt" else attack(args, info)
 
 

@@ -6,6 +6,7 @@ encryption off, several connections per IP allowed. Prints `LISTENING <port>` on
 `SEEDING` once it holds everything, and stops by itself after --timeout seconds.
 
     lt_peer.py --torrent t.torrent --save DIR --port N [--peer 127.0.0.1:P ...] [--timeout S]
+    lt_peer.py --magnet URI --save DIR --port N [--peer 127.0.0.1:P ...] [--timeout S]
     lt_peer.py --make-torrent PATH --announce URL [--announce URL ...] --piece-size BYTES --out t.torrent
 """
 import argparse
@@ -44,8 +45,11 @@ def run(args):
         "user_agent": "libtorrent-test",
     }
     session = lt.session(settings)
-    params = lt.add_torrent_params()
-    params.ti = lt.torrent_info(args.torrent)
+    if args.magnet:
+        params = lt.parse_magnet_uri(args.magnet)
+    else:
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(args.torrent)
     params.save_path = args.save
     handle = session.add_torrent(params)
     for peer in args.peer:
@@ -77,6 +81,7 @@ def run(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--torrent")
+    parser.add_argument("--magnet", help="a magnet link, instead of --torrent")
     parser.add_argument("--save")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--peer", action="append", default=[])
