@@ -43,7 +43,9 @@ extension ChunkFetcherTests {
     /// Chunk connections get a fixed 2 MiB receive buffer where the system grants one, and are
     /// left to the kernel's auto-tuning where it would cut the request short.
     @Test func chunkConnectionsAskForTheirReceiveBufferWhereGranted() async throws {
-        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in })
+        // A server that waits long for the request: a busy machine must not close the connection
+        // before the test has looked at it.
+        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in }, requestTimeout: .seconds(600))
         let channel = try await ChunkFetcher().connect(host: "127.0.0.1", port: server.localAddress.port!)
         let granted = Int(try await channel.channel.getOption(ChannelOptions.socketOption(.so_rcvbuf)) as SocketOptionValue)
         let maximum = try FileSystem.readText("/proc/sys/net/core/rmem_max").filter(\.isNumber)
@@ -63,7 +65,9 @@ extension ChunkFetcherTests {
     /// peers register "localhost") set the connection up the same way.
     @Test(arguments: ["127.0.0.1", "localhost"])
     func chunkConnectionsReadOncePerWakeUp(host: String) async throws {
-        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in })
+        // A server that waits long for the request: a busy machine must not close the connection
+        // before the test has looked at it.
+        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in }, requestTimeout: .seconds(600))
         let channel = try await ChunkFetcher().connect(host: host, port: server.localAddress.port!)
         // NIO's default is 4, and as many pooled receive buffers, each copied whole when added.
         #expect(try await channel.channel.getOption(ChannelOptions.maxMessagesPerRead) == 1)
@@ -84,7 +88,9 @@ extension ChunkFetcherTests {
     }
 
     @Test func chunkConnectionsStartWithTheFirstReadAskedFor() async throws {
-        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in })
+        // A server that waits long for the request: a busy machine must not close the connection
+        // before the test has looked at it.
+        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in }, requestTimeout: .seconds(600))
         let channel = try await ChunkFetcher().connect(host: "127.0.0.1", port: server.localAddress.port!, firstRead: 8192)
         let allocator = try await channel.channel.getOption(ChannelOptions.recvAllocator) as? AdaptiveRecvByteBufferAllocator
         #expect(allocator?.initial == 8192)
