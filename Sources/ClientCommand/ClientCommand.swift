@@ -75,6 +75,9 @@ struct ClientCommand: AsyncParsableCommand {
     )
     var magnet: String?
 
+    @Flag(name: .customLong("sequential", withSingleDash: true), help: "With -torrent or -magnet: fetch pieces in order, to play media while it downloads (o in the UI).")
+    var sequential = false
+
     @Option(name: .customLong("make-torrent", withSingleDash: true), help: "Make a .torrent of this file or folder (with -announce and -o), then exit.")
     var makeTorrent: String?
 

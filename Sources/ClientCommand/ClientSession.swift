@@ -74,6 +74,10 @@ struct ClientSession {
         case .resume: await swarm.resume()
         case .request(let value):
             do { try await swarm.request(value) } catch { return error.description }
+        case .setPriority(let file, let priority):
+            do { try await swarm.setPriority(priority, ofFile: file) } catch { return error.description }
+        case .sequential(let sequential):
+            await swarm.setSequential(sequential)
         case .quit: break
         }
         return nil

@@ -91,6 +91,7 @@ struct TorrentRun {
         configuration.exitWhenComplete = command.exitWhenComplete
         configuration.startPaused = command.paused
         configuration.maxBadPieces = command.maxBadChunks
+        configuration.sequential = command.sequential
         configuration.uploadLimit = command.uploadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
         configuration.downloadLimit = command.downloadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
         return (configuration, logger)

@@ -18,6 +18,8 @@ public struct PickerInput: Sendable {
     public var paused: Bool
     /// How many more fetches may start now.
     public var freeSlots: Int
+    /// Lowest index first instead of rarest first (for playing media while it downloads).
+    public var sequential = false
 
     public init(
         total: Int,
@@ -27,7 +29,8 @@ public struct PickerInput: Sendable {
         waiting: Set<ChunkIndex> = [],
         requested: [ChunkIndex] = [],
         paused: Bool = false,
-        freeSlots: Int
+        freeSlots: Int,
+        sequential: Bool = false
     ) {
         self.total = total
         self.held = held
@@ -37,13 +40,15 @@ public struct PickerInput: Sendable {
         self.requested = requested
         self.paused = paused
         self.freeSlots = freeSlots
+        self.sequential = sequential
     }
 }
 
 /// Decides which chunks to fetch next, as a pure function of a ``PickerInput``.
 ///
 /// Order: chunks the user requested (even while paused), then, unless paused, the rarest chunk
-/// first (fewest known holders, so a swarm spreads chunks instead of draining one seeder), then
+/// first (fewest known holders, so a swarm spreads chunks instead of draining one seeder), or in
+/// `sequential` mode the lowest index among those with a holder, then
 /// chunks not located yet, then chunks nobody held when last asked; ties are broken at random so
 /// clients do not all pick the same chunk.
 ///
@@ -76,7 +81,7 @@ public enum ChunkPicker {
         let outOfTheRunning = Int.min
         var ranks = [Int](repeating: Int.max - 1, count: input.total + 1)
         for (index, holders) in input.availability where index.value <= input.total {
-            ranks[index.value] = holders > 0 ? holders : Int.max
+            ranks[index.value] = holders > 0 ? (input.sequential ? index.value : holders) : Int.max
         }
         for excluded in [input.held, input.inFlight, input.waiting, chosen] {
             for index in excluded where index.value <= input.total { ranks[index.value] = outOfTheRunning }

@@ -54,11 +54,15 @@ extension Swarm {
         case noSuchChunk(Int, total: Int)
         /// The chunk is already held.
         case alreadyHeld(ChunkIndex)
+        /// A file was named, and there is no such file (a chunk swarm has none).
+        case noSuchFile(Int, count: Int)
 
         public var description: String {
             switch self {
             case .noSuchChunk(let value, let total): return "no chunk \(value): chunks are 1–\(total)"
             case .alreadyHeld(let index): return "chunk \(index) is already here"
+            case .noSuchFile(let index, let count):
+                return count == 0 ? "no files here: a chunk folder is one file in chunks" : "no file \(index + 1): files are 1–\(count)"
             }
         }
     }

@@ -33,7 +33,8 @@ extension Swarm {
                         waiting: Set(retryAt.keys),
                         requested: requested,
                         paused: paused,
-                        freeSlots: slots
+                        freeSlots: slots,
+                        sequential: sequential
                     )
                 )
             }

@@ -45,6 +45,8 @@ public actor Swarm {
     /// The largest chunk fetched so far, in bytes: what the next one probably weighs.
     var largestChunk: Int?
     var paused: Bool
+    /// Lowest index first instead of rarest first.
+    var sequential = false
     var badChunks: [PeerAddress: Int] = [:]
     var banned: Set<PeerAddress> = []
     var activePerPeer: [PeerAddress: Int] = [:]
@@ -180,6 +182,13 @@ public actor Swarm {
         guard paused else { return }
         paused = false
         emit(.paused(false))
+        wake.yield()
+    }
+
+    /// Fetches the lowest missing chunks first (`true`), or the rarest (`false`, the default).
+    public func setSequential(_ sequential: Bool) {
+        self.sequential = sequential
+        upcoming = UpcomingPicks()
         wake.yield()
     }
 

@@ -34,7 +34,7 @@ extension SwarmEvent {
             case .refused(let reason):
                 return "refused \(report.peer): \(reason)"
             }
-        case .uploaded, .availability, .peerStatus:
+        case .uploaded, .availability, .peerStatus, .files:
             return nil
         case .fetchingMetadata(let name):
             return "fetching metadata\(name.map { " of \($0)" } ?? "") from peers"

@@ -36,6 +36,8 @@ public enum SwarmEvent: Sendable, Equatable {
     case swarmSize(seeds: Int?, leechers: Int?)
     /// How many connected peers hold each piece whose count changed.
     case availability([ChunkIndex: Int])
+    /// A torrent's files: size, verified share and priority, sent when they change.
+    case files([FileProgress])
     /// A connected peer's client, flags and progress, sent when they change.
     case peerStatus(PeerStatus)
     /// Content already in the folder was checked at start-up: `good` of `count` pieces matched.

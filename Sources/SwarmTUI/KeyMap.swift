@@ -11,7 +11,7 @@ public enum Key: Sendable, Equatable {
 ///
 /// | mode | keys |
 /// |---|---|
-/// | normal | `p` pause/resume, `r` fetch a chunk by number, arrows/`hjkl` move, Enter fetch under the cursor, Tab switch list, PgUp/PgDn scroll, `d` detail in the log, `?` help, `q` quit |
+/// | normal | `p` pause/resume, `r` fetch a chunk by number, arrows/`hjkl` move, Enter fetch under the cursor, Tab cycles peers, files and log, PgUp/PgDn scroll, `d` detail in the log, `s` skip the file under the cursor, `+` raise it, `o` fetch in order, `?` help, `q` quit |
 /// | typing an index | digits, Backspace, Enter fetch, Esc cancel |
 /// | help | any key closes it (`q` still quits) |
 public enum KeyMap {
@@ -44,6 +44,9 @@ public enum KeyMap {
             case .pageDown: return .scroll(-10)
             case .tab: return .switchFocus
             case .character("d"): return .toggleDetail
+            case .character("s"): return .toggleSkip
+            case .character("+"): return .raisePriority
+            case .character("o"): return .toggleSequential
             case .escape: return .cancel
             default: return nil
             }

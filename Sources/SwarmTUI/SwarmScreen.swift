@@ -44,14 +44,18 @@ public enum SwarmScreen {
             let peersHeight = max(4, lists.height * 45 / 100)
             peersBox = Rect(x: 0, y: lists.y, width: width, height: peersHeight)
             logBox = Rect(x: 0, y: lists.y + peersHeight, width: width, height: lists.height - peersHeight)
-        } else if state.focus == .peers {
+        } else if state.focus != .log {
             // Too short for both: the focused list only (Tab switches).
             peersBox = lists
         } else {
             logBox = lists
         }
         let alone = peersBox == nil || logBox == nil
-        if let peersBox {
+        if let peersBox, state.listPane == .files {
+            // A torrent's files in the list pane's place (Tab from the peers).
+            let inside = drawBox(FilesView.title(state) + (alone ? " (Tab: log)" : ""), in: peersBox, focused: state.focus == .files, theme: theme, canvas: &canvas)
+            FilesView.draw(state, theme: theme, in: inside, canvas: &canvas)
+        } else if let peersBox {
             let title = PeersView.title(state, rows: peersBox.height - 2, theme: theme) + (alone ? " (Tab: log)" : "")
             let inside = drawBox(title, in: peersBox, focused: state.focus == .peers, theme: theme, canvas: &canvas)
             let (table, graph) = peersAndGraph(in: inside, peerCount: state.peers.count)

@@ -30,9 +30,9 @@ public struct UIState: Sendable, Equatable {
         case help
     }
 
-    /// The list that PgUp/PgDn scroll.
+    /// The list that PgUp/PgDn scroll (and, for files, that the arrows move in).
     public enum Focus: Sendable, Equatable {
-        case peers, log
+        case peers, files, log
     }
 
     /// How a peer is doing.
@@ -126,6 +126,13 @@ public struct UIState: Sendable, Equatable {
     public var cursor = 1
     public var mode: Mode = .normal
     public var focus: Focus = .log
+    /// A torrent's files, and the one under the files pane's cursor (0-based).
+    public private(set) var files: [FileProgress] = []
+    public var fileCursor = 0
+    /// Which list shares the screen with the log: the peers, or (after Tab to them) the files.
+    public private(set) var listPane: Focus = .peers
+    /// Whether pieces are fetched in order.
+    public private(set) var sequential = false
     /// A one-line answer to the last command, shown in the status line.
     public var status: (text: String, isError: Bool)? {
         get { statusText.map { ($0, statusIsError) } }
@@ -272,6 +279,9 @@ public struct UIState: Sendable, Equatable {
                     state = count > 0 ? .available(count) : .nowhere
                 }
             }
+        case .files(let list):
+            files = list
+            fileCursor = min(fileCursor, max(0, list.count - 1))
         case .peerStatus(let status):
             withPeer(status.address.description) { peer in
                 peer.status = status
@@ -379,6 +389,8 @@ public struct UIState: Sendable, Equatable {
             status = nil
         case .toggleHelp:
             mode = mode == .help ? .normal : .help
+        case .moveCursor(_, let dy) where focus == .files:
+            fileCursor = min(max(0, fileCursor + dy), max(0, files.count - 1))
         case .moveCursor(let dx, let dy):
             let step = max(1, chunksPerCell)
             let target = cursor + dx * step + dy * max(1, mapColumns) * step
@@ -389,9 +401,30 @@ public struct UIState: Sendable, Equatable {
             switch focus {
             case .log: logScroll = min(max(0, logScroll + lines), max(0, shownLog.count - 1))
             case .peers: peerScroll = min(max(0, peerScroll + lines), max(0, peers.count - 1))
+            case .files: fileCursor = min(max(0, fileCursor - lines), max(0, files.count - 1))
             }
         case .switchFocus:
-            focus = focus == .log ? .peers : .log
+            // peers → files (a torrent's) → log → peers
+            switch focus {
+            case .peers: focus = files.isEmpty ? .log : .files
+            case .files: focus = .log
+            case .log: focus = .peers
+            }
+            if focus != .log { listPane = focus }
+        case .toggleSkip, .raisePriority:
+            guard focus == .files, files.indices.contains(fileCursor) else {
+                status = (files.isEmpty ? "no files: a chunk folder is one file" : "Tab to the files pane first", true)
+                return nil
+            }
+            let current = files[fileCursor].priority
+            let next: FilePriority = action == .toggleSkip ? (current == .skip ? .normal : .skip) : (current == .high ? .normal : .high)
+            files[fileCursor].priority = next
+            status = ("\(files[fileCursor].path): \(next == .skip ? "skipped" : next == .high ? "high priority" : "normal priority")", false)
+            return .setPriority(file: fileCursor, next)
+        case .toggleSequential:
+            sequential.toggle()
+            status = (sequential ? "fetching in order (for playing while it downloads)" : "fetching the rarest first", false)
+            return .sequential(sequential)
         case .toggleDetail:
             showsDetail.toggle()
             logScroll = 0
@@ -430,10 +463,18 @@ public enum UIAction: Sendable, Equatable {
     case switchFocus
     /// Show or hide location look-ups in the log.
     case toggleDetail
+    /// Skip or fetch the file under the files pane's cursor.
+    case toggleSkip
+    /// Raise the file under the cursor to high priority, or back to normal.
+    case raisePriority
+    /// Fetch in order, or rarest first.
+    case toggleSequential
 }
 
 /// What the engine must do because of a key.
 public enum EngineCommand: Sendable, Equatable {
     case pause, resume, quit
     case request(Int)
+    case setPriority(file: Int, FilePriority)
+    case sequential(Bool)
 }

@@ -196,10 +196,12 @@ enum StatusLineView {
             x += canvas.write(" \(status.text) ", x: x, y: rect.y, maxWidth: rect.width, style: theme.style(status.isError ? .red : .green, bold: true, reverse: true))
         }
         // Most important first: narrow windows drop from the end, never run off the edge.
-        let hints: [(String, String)] = [
-            ("q", "quit"), ("p", state.paused ? "resume" : "pause"), ("r", "fetch #"), ("?", "help"),
-            ("d", state.showsDetail ? "less" : "detail"), ("arrows", "move"), ("Enter", "fetch"), ("Tab", "focus"), ("PgUp/Dn", "scroll"),
-        ]
+        let files: [(String, String)] = state.files.isEmpty ? [] : [("o", state.sequential ? "rarest" : "in order"), ("s", "skip"), ("+", "raise")]
+        let hints: [(String, String)] =
+            [
+                ("q", "quit"), ("p", state.paused ? "resume" : "pause"), ("r", "fetch #"), ("?", "help"),
+                ("d", state.showsDetail ? "less" : "detail"),
+            ] + files + [("arrows", "move"), ("Enter", "fetch"), ("Tab", "focus"), ("PgUp/Dn", "scroll")]
         for (key, label) in hints {
             let text = " \(key) \(label) "
             guard text.count <= rect.x + rect.width - x else { break }
@@ -216,7 +218,9 @@ enum HelpOverlay {
         "r 12 Enter fetch chunk 12 now, even while paused",
         "arrows hjkl move the map cursor",
         "Enter      fetch the chunk under the cursor",
-        "Tab        switch focus between peers and log",
+        "Tab        cycle focus: peers, files (a torrent's), log",
+        "s / +      skip / raise the file under the cursor",
+        "o          fetch in order (to play while it downloads)",
         "PgUp PgDn  scroll the focused list",
         "d          show / hide location look-ups in the log",
         "?          close this help",

@@ -83,6 +83,15 @@ public actor MagnetSession: SwarmEngine {
         if let session { Task { await session.resume() } }
     }
 
+    public func setSequential(_ sequential: Bool) {
+        if let session { Task { await session.setSequential(sequential) } }
+    }
+
+    public func setPriority(_ priority: FilePriority, ofFile index: Int) throws(Swarm.CommandError) {
+        guard let session else { throw .noSuchFile(index, count: 0) }
+        Task { try? await session.setPriority(priority, ofFile: index) }
+    }
+
     public func request(_ value: Int) throws(Swarm.CommandError) {
         guard let session else {
             requests.append(value)

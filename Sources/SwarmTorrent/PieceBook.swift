@@ -48,6 +48,12 @@ struct PieceBook {
     private(set) var requested: [Int] = []
     /// Whether new pieces are started only when the user asked for them.
     var paused = false
+    /// Lowest index first instead of rarest first.
+    var sequential = false
+    /// Pieces that reach into a file not skipped: the others are never fetched.
+    private(set) var wanted: [Bool]
+    /// Pieces that reach into a file of high priority: fetched before the others.
+    private(set) var urgent: [Int] = []
 
     init(pieceCount: Int, pieceLength: Int, totalLength: Int64, held: Bitfield) {
         self.pieceCount = pieceCount
@@ -55,6 +61,18 @@ struct PieceBook {
         self.totalLength = totalLength
         self.held = held
         self.availability = [Int](repeating: 0, count: pieceCount)
+        self.wanted = [Bool](repeating: true, count: pieceCount)
+    }
+
+    /// Which pieces are wanted, and which of them come first (from the files' priorities).
+    mutating func setWanted(_ wanted: [Bool], urgent: [Int]) {
+        self.wanted = wanted
+        self.urgent = urgent.sorted()
+    }
+
+    /// Whether every wanted piece is held (every piece, when no file is skipped).
+    var isFinished: Bool {
+        (0..<pieceCount).allSatisfy { held[$0] || !wanted[$0] }
     }
 
     /// Bytes in piece `piece`.
@@ -76,9 +94,9 @@ struct PieceBook {
     /// Whether every piece is held.
     var isComplete: Bool { held.isFull }
 
-    /// Bytes still missing.
+    /// Bytes still missing of the wanted pieces.
     var bytesLeft: Int64 {
-        (0..<pieceCount).reduce(Int64(0)) { $0 + (held[$1] ? 0 : Int64(length(ofPiece: $1))) }
+        (0..<pieceCount).reduce(Int64(0)) { $0 + (held[$1] || !wanted[$1] ? 0 : Int64(length(ofPiece: $1))) }
     }
 
     // MARK: Availability
@@ -125,9 +143,9 @@ struct PieceBook {
         return picked
     }
 
-    /// Whether every missing piece is under way or being checked.
+    /// Whether every missing wanted piece is under way or being checked.
     var isEndgame: Bool {
-        held.heldCount + verifying.count + progress.count == pieceCount
+        (0..<pieceCount).allSatisfy { held[$0] || !wanted[$0] || verifying.contains($0) || progress[$0] != nil }
     }
 
     private mutating func take(from piece: Int, for peer: Int, into picked: inout [BlockRequest], count: Int, duplicates: Bool) {
@@ -153,17 +171,24 @@ struct PieceBook {
         var lacking = Set<ChunkIndex>()
         var availabilityByChunk: [ChunkIndex: Int] = [:]
         for piece in 0..<pieceCount {
-            if peerHas[piece] { availabilityByChunk[ChunkIndex(piece + 1)] = availability[piece] } else { lacking.insert(ChunkIndex(piece + 1)) }
+            if peerHas[piece], wanted[piece] {
+                availabilityByChunk[ChunkIndex(piece + 1)] = availability[piece]
+            } else {
+                lacking.insert(ChunkIndex(piece + 1))
+            }
         }
+        // The user's pieces first, then (unless paused) those of high-priority files.
+        let first = requested + (paused ? [] : urgent.filter { !held[$0] && peerHas[$0] && progress[$0] == nil && !verifying.contains($0) })
         let input = PickerInput(
             total: pieceCount,
             held: Set(held.heldPieces.map { ChunkIndex($0 + 1) }).union(verifying.map { ChunkIndex($0 + 1) }),
             inFlight: Set(progress.keys.map { ChunkIndex($0 + 1) }),
             availability: availabilityByChunk,
             waiting: lacking,
-            requested: requested.map { ChunkIndex($0 + 1) },
+            requested: first.map { ChunkIndex($0 + 1) },
             paused: paused,
-            freeSlots: 1
+            freeSlots: 1,
+            sequential: sequential
         )
         return ChunkPicker.plan(input).first.map { $0.value - 1 }
     }

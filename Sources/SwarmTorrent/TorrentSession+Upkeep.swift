@@ -10,7 +10,7 @@ extension TorrentSession {
     func upkeepLoop() async throws {
         var tick = 0
         while !Task.isCancelled {
-            if configuration.exitWhenComplete, book.isComplete {
+            if configuration.exitWhenComplete, book.isFinished {
                 await saveResume()
                 throw DownloadFinished()
             }
@@ -33,6 +33,7 @@ extension TorrentSession {
             shownAvailability[piece] = count
         }
         if !changed.isEmpty { emit(.availability(changed)) }
+        reportFiles()
         shownStatus = shownStatus.filter { peers[$0.key] != nil }
         for (id, peer) in peers {
             let status = PeerStatus(
@@ -41,6 +42,27 @@ extension TorrentSession {
             guard shownStatus[id] != status else { continue }
             shownStatus[id] = status
             emit(.peerStatus(status))
+        }
+    }
+
+    /// Tells the UI of the files when their progress or priority changed.
+    func reportFiles() {
+        let files = fileProgress()
+        guard files != shownFiles else { return }
+        shownFiles = files
+        emit(.files(files))
+    }
+
+    /// Each file's size, verified share and priority.
+    func fileProgress() -> [FileProgress] {
+        var done = [Int64](repeating: 0, count: metainfo.files.count)
+        for piece in book.held.heldPieces {
+            for segment in storage.segments(piece: piece, begin: 0, length: metainfo.length(ofPiece: piece)) { done[segment.file] += Int64(segment.count) }
+        }
+        return metainfo.files.enumerated().map { index, file in
+            FileProgress(
+                path: (metainfo.isMultiFile ? [metainfo.name] + file.path : file.path).joined(separator: "/"), bytes: file.length,
+                done: file.length == 0 ? (book.held.isFull ? 1 : 0) : Double(done[index]) / Double(file.length), priority: filePriorities[index])
         }
     }
 

@@ -37,6 +37,8 @@ public actor TorrentSession: SwarmEngine {
         public var exitWhenComplete = false
         /// Start with fetching paused (seeding goes on).
         public var startPaused = false
+        /// Fetch pieces in order rather than rarest first.
+        public var sequential = false
         /// Connections at once, in and out.
         public var maxPeers = 50
         /// Retry timing for a tracker that cannot be reached.
@@ -95,11 +97,14 @@ public actor TorrentSession: SwarmEngine {
     var completedToAnnounce = false
     /// Announces to `udp://` trackers, keeping their connection ids.
     let udpTracker = UDPTrackerClient()
+    /// Each file's priority, in torrent order.
+    var filePriorities: [FilePriority]
     /// The port we listen on, once bound.
     var listenPort = 0
     /// What the UI was last told of piece counts and of each peer, to send only changes.
     var shownAvailability: [Int] = []
     var shownStatus: [Int: PeerStatus] = [:]
+    var shownFiles: [FileProgress] = []
 
     /// A session for `metainfo` over `storage`.
     public init(metainfo: Metainfo, storage: TorrentStorage, configuration: Configuration, logger: Logger) {
@@ -108,6 +113,7 @@ public actor TorrentSession: SwarmEngine {
         self.configuration = configuration
         self.logger = logger
         self.paused = configuration.startPaused
+        self.filePriorities = [FilePriority](repeating: .normal, count: metainfo.files.count)
         self.book = PieceBook(pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.totalLength, held: Bitfield(count: metainfo.pieceCount))
         (events, sink) = AsyncStream.makeStream(of: SwarmEvent.self)
         (dialQueue, dials) = AsyncStream.makeStream(of: PeerEndpoint.self)
@@ -128,6 +134,8 @@ public actor TorrentSession: SwarmEngine {
         let held = await checkContent()
         book = PieceBook(pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.totalLength, held: held)
         book.paused = paused
+        book.sequential = configuration.sequential
+        applyPriorities()
         let maximumLength = PeerWireDecoder.maximumLength(pieceCount: metainfo.pieceCount)
         let server: NIOAsyncChannel<PeerSockets.Channel, Never>
         do {
@@ -142,6 +150,7 @@ public actor TorrentSession: SwarmEngine {
             serving: PeerAddress(host: configuration.listenHost, port: listenPort) ?? PeerAddress(host: "0.0.0.0", port: listenPort)!
         ))
         emit(.torrent(name: metainfo.name, bytes: metainfo.totalLength))
+        reportFiles()
         logger.info("torrent \(metainfo.name) (\(metainfo.infoHash)): \(held.heldCount)/\(metainfo.pieceCount) pieces held; listening on port \(listenPort)")
         if paused { emit(.paused(true)) }
         if held.isFull { await finishDownload() }
@@ -201,6 +210,34 @@ public actor TorrentSession: SwarmEngine {
         book.paused = false
         emit(.paused(false))
         for id in peers.keys { fillRequests(for: id) }
+    }
+
+    public func setSequential(_ sequential: Bool) {
+        book.sequential = sequential
+        logger.info(sequential ? "fetching pieces in order" : "fetching the rarest pieces first")
+        for id in peers.keys { fillRequests(for: id) }
+    }
+
+    public func setPriority(_ priority: FilePriority, ofFile index: Int) throws(Swarm.CommandError) {
+        guard filePriorities.indices.contains(index) else { throw .noSuchFile(index, count: filePriorities.count) }
+        filePriorities[index] = priority
+        applyPriorities()
+        reportFiles()
+        logger.info("file \(metainfo.files[index].path.joined(separator: "/")): \(priority.rawValue)")
+        for id in peers.keys { fillRequests(for: id) }
+    }
+
+    /// Tells the piece book which pieces the files' priorities want, and which first: a piece
+    /// is wanted while any file it reaches into is, and urgent when one of them is high.
+    func applyPriorities() {
+        var wanted = [Bool](repeating: false, count: metainfo.pieceCount)
+        var urgent: [Int] = []
+        for piece in 0..<metainfo.pieceCount {
+            let files = storage.segments(piece: piece, begin: 0, length: metainfo.length(ofPiece: piece)).map(\.file)
+            wanted[piece] = files.contains { filePriorities[$0] != .skip }
+            if files.contains(where: { filePriorities[$0] == .high }) { urgent.append(piece) }
+        }
+        book.setWanted(wanted, urgent: urgent)
     }
 
     public func request(_ value: Int) throws(Swarm.CommandError) {

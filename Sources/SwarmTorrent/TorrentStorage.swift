@@ -2,6 +2,7 @@ import Crypto
 import NIOCore
 import NIOPosix
 import SwarmCore
+import Synchronization
 import TorrentProtocol
 
 #if canImport(Glibc)
@@ -15,7 +16,9 @@ import Glibc
 /// checked by ``Metainfo`` (no absolute path, `..`, `.` or empty component), and here no part
 /// that already exists may be a symlink leading out. Files are created at their full length
 /// (sparse) and never shortened; blocks are written in place. All disk work runs on a thread
-/// pool, never on an event loop.
+/// pool, never on an event loop. A file is created (at its full length, sparse) only when the
+/// first block of it is written, so a file the user skipped is not made at all where no wanted
+/// piece reaches into it.
 public final class TorrentStorage: Sendable {
     /// The torrent.
     public let metainfo: Metainfo
@@ -26,15 +29,16 @@ public final class TorrentStorage: Sendable {
     /// Each file's size before it was opened (0 for a file created now): only pieces within
     /// these bytes can hold content already, so only they are checked at start.
     public let sizesFound: [Int64]
-    private let descriptors: [Int32]
+    /// Each file's descriptor, once it is open (made on the first write for a new file).
+    private let descriptors: Mutex<[Int32?]>
     private let threadPool: NIOThreadPool
 
-    private init(metainfo: Metainfo, folder: String, paths: [String], sizesFound: [Int64], descriptors: [Int32], threadPool: NIOThreadPool) {
+    private init(metainfo: Metainfo, folder: String, paths: [String], sizesFound: [Int64], descriptors: [Int32?], threadPool: NIOThreadPool) {
         self.metainfo = metainfo
         self.folder = folder
         self.paths = paths
         self.sizesFound = sizesFound
-        self.descriptors = descriptors
+        self.descriptors = Mutex(descriptors)
         self.threadPool = threadPool
     }
 
@@ -67,17 +71,22 @@ public final class TorrentStorage: Sendable {
         return paths
     }
 
-    /// Opens (creating what is missing) the files of `metainfo` under `folder`.
+    /// Opens the files of `metainfo` under `folder` that are already there (a shorter one is
+    /// extended to its full length); the others are made when first written.
     public static func open(_ metainfo: Metainfo, in folder: String, threadPool: NIOThreadPool) async throws -> TorrentStorage {
         let paths = try plan(metainfo, in: folder)
-        let (descriptors, sizesFound) = try await threadPool.runIfActive { () throws -> ([Int32], [Int64]) in
-            var opened: [Int32] = []
+        let (descriptors, sizesFound) = try await threadPool.runIfActive { () throws -> ([Int32?], [Int64]) in
+            var opened: [Int32?] = []
             var sizes: [Int64] = []
             do throws(StorageError) {
                 for (path, file) in zip(paths, metainfo.files) {
-                    try Self.makeParents(of: path, below: folder)
-                    let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-                    guard descriptor >= 0 else { throw StorageError.system(FileSystemError(path: path, reason: FileSystem.lastError)) }
+                    let descriptor = Glibc.open(path, O_RDWR | O_CLOEXEC)
+                    guard descriptor >= 0 else {
+                        guard errno == ENOENT else { throw StorageError.system(FileSystemError(path: path, reason: FileSystem.lastError)) }
+                        opened.append(nil)
+                        sizes.append(0)
+                        continue
+                    }
                     opened.append(descriptor)
                     var info = stat()
                     let size = fstat(descriptor, &info) == 0 ? Int64(info.st_size) : 0
@@ -87,7 +96,7 @@ public final class TorrentStorage: Sendable {
                     }
                 }
             } catch {
-                for descriptor in opened { Glibc.close(descriptor) }
+                for descriptor in opened.compactMap({ $0 }) { Glibc.close(descriptor) }
                 throw error
             }
             return (opened, sizes)
@@ -108,7 +117,29 @@ public final class TorrentStorage: Sendable {
 
     /// Closes the files.
     public func close() {
-        for descriptor in descriptors { Glibc.close(descriptor) }
+        descriptors.withLock { open in
+            for descriptor in open.compactMap({ $0 }) { Glibc.close(descriptor) }
+            open = open.map { _ in nil }
+        }
+    }
+
+    /// File `file`'s descriptor; made (with its folders, at its full length) when `create` and
+    /// it is not there yet. Called on the thread pool.
+    private func descriptor(_ file: Int, create: Bool) throws(StorageError) -> Int32? {
+        try descriptors.withLock { open throws(StorageError) -> Int32? in
+            if let descriptor = open[file] { return descriptor }
+            guard create else { return nil }
+            let path = paths[file]
+            try Self.makeParents(of: path, below: folder)
+            let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw .system(FileSystemError(path: path, reason: FileSystem.lastError)) }
+            guard ftruncate(descriptor, off_t(metainfo.files[file].length)) == 0 else {
+                Glibc.close(descriptor)
+                throw .system(FileSystemError(path: path, reason: FileSystem.lastError))
+            }
+            open[file] = descriptor
+            return descriptor
+        }
     }
 
     /// The file pieces of bytes `begin..<begin+length` of piece `piece`: (file, offset in it, count).
@@ -140,13 +171,16 @@ public final class TorrentStorage: Sendable {
     /// Reads a block.
     public func read(_ block: BlockRequest) async throws -> ByteBuffer {
         let segments = segments(piece: block.piece, begin: block.begin, length: block.length)
-        let (descriptors, paths) = (self.descriptors, self.paths)
+        let paths = self.paths
         return try await threadPool.runIfActive { () throws -> ByteBuffer in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(block.length)
             for (file, offset, count) in segments {
+                guard let descriptor = try self.descriptor(file, create: false) else {
+                    throw StorageError.system(FileSystemError(path: paths[file], reason: "not made yet"))
+                }
                 let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
-                    pread(descriptors[file], raw.baseAddress, count, off_t(offset))
+                    pread(descriptor, raw.baseAddress, count, off_t(offset))
                 }
                 guard read == count else {
                     throw StorageError.system(FileSystemError(path: paths[file], reason: read < 0 ? FileSystem.lastError : "short read"))
@@ -159,12 +193,13 @@ public final class TorrentStorage: Sendable {
     /// Writes a block in place.
     public func write(_ bytes: ByteBuffer, piece: Int, begin: Int) async throws {
         let segments = segments(piece: piece, begin: begin, length: bytes.readableBytes)
-        let (descriptors, paths) = (self.descriptors, self.paths)
+        let paths = self.paths
         try await threadPool.runIfActive { () throws in
             var position = bytes.readerIndex
             for (file, offset, count) in segments {
+                let descriptor = try self.descriptor(file, create: true)!
                 let written = bytes.withUnsafeReadableBytes { raw in
-                    pwrite(descriptors[file], raw.baseAddress! + (position - bytes.readerIndex), count, off_t(offset))
+                    pwrite(descriptor, raw.baseAddress! + (position - bytes.readerIndex), count, off_t(offset))
                 }
                 guard written == count else {
                     throw StorageError.system(FileSystemError(path: paths[file], reason: written < 0 ? FileSystem.lastError : "short write"))
@@ -183,15 +218,16 @@ public final class TorrentStorage: Sendable {
     public func verify(piece: Int) async throws -> Bool {
         let length = metainfo.length(ofPiece: piece)
         let segments = segments(piece: piece, begin: 0, length: length)
-        let (descriptors, paths, expected) = (self.descriptors, self.paths, metainfo.pieceHashes[piece])
+        let (paths, expected) = (self.paths, metainfo.pieceHashes[piece])
         return try await threadPool.runIfActive { () throws -> Bool in
             var hasher = Insecure.SHA1()
             var chunk = [UInt8](repeating: 0, count: min(length, 1 << 20))
             for (file, offset, count) in segments {
+                guard let descriptor = try self.descriptor(file, create: false) else { return false }
                 var done = 0
                 while done < count {
                     let want = min(chunk.count, count - done)
-                    let read = chunk.withUnsafeMutableBytes { pread(descriptors[file], $0.baseAddress, want, off_t(offset) + off_t(done)) }
+                    let read = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, want, off_t(offset) + off_t(done)) }
                     guard read > 0 else {
                         if read == 0 { return false }  // Shorter than the torrent says: not this piece.
                         throw StorageError.system(FileSystemError(path: paths[file], reason: FileSystem.lastError))
@@ -204,11 +240,14 @@ public final class TorrentStorage: Sendable {
         }
     }
 
-    /// The size of each file now, for resume data.
+    /// The size of each file now (0 for one not made), for resume data.
     public func fileSizes() -> [Int64] {
-        descriptors.map { descriptor in
-            var info = stat()
-            return fstat(descriptor, &info) == 0 ? Int64(info.st_size) : -1
+        descriptors.withLock { open in
+            open.map { descriptor in
+                guard let descriptor else { return 0 }
+                var info = stat()
+                return fstat(descriptor, &info) == 0 ? Int64(info.st_size) : -1
+            }
         }
     }
 }

@@ -100,4 +100,14 @@ import Testing
             #expect(ChunkPicker.plan(input, using: &generator).map(rank) == Array(expected))
         }
     }
+
+    @Test func sequentialTakesTheLowestChunkWithAHolder() {
+        let input = PickerInput(
+            total: 6, held: [ChunkIndex(1)], availability: [ChunkIndex(2): 5, ChunkIndex(3): 0, ChunkIndex(4): 1, ChunkIndex(6): 1],
+            freeSlots: 2, sequential: true)
+        #expect(ChunkPicker.plan(input) == [ChunkIndex(2), ChunkIndex(4)], "chunk 3 has no holder; chunk 2 goes first though it is common")
+        var rarest = input
+        rarest.sequential = false
+        #expect(Set(ChunkPicker.plan(rarest)) == [ChunkIndex(4), ChunkIndex(6)])
+    }
 }

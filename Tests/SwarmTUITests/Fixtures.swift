@@ -80,6 +80,12 @@ extension Fixtures {
             state.reduce(.uploaded(to: leecher, bytes: 1 << 20), at: Double(second) + 0.5)
         }
         state.reduce(.fetched(ChunkIndex(1), from: seeder, bytes: 256 << 10, seconds: 0.2), at: 20)
+        state.reduce(.files([
+            FileProgress(path: "album/01 - Overture.flac", bytes: 3 << 20, done: 1, priority: .normal),
+            FileProgress(path: "album/02 - A very long title that cannot fit a narrow pane.flac", bytes: 4 << 20, done: 0.25, priority: .high),
+            FileProgress(path: "album/cover.jpg", bytes: 200 << 10, done: 0, priority: .skip),
+            FileProgress(path: "album/notes/liner.txt", bytes: 1, done: 0, priority: .normal),
+        ]), at: 20)
         state.reduce(.peerDropped(PeerAddress(host: "127.0.0.1", port: 51000)!, reason: "stalled: 12 blocks asked, none sent for 30.0 s"), at: 20.5)
         state.tick(at: 21)
         return state

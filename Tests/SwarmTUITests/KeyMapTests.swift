@@ -75,4 +75,29 @@ import Testing
         _ = commands(for: [.tab], state: &state)
         #expect(state.focus == .peers)
     }
+
+    @Test func tabCyclesPeersFilesAndLogAndFileKeysCommandTheEngine() {
+        var state = Fixtures.torrent()
+        #expect(state.focus == .log)
+        #expect(commands(for: [.character("s")], state: &state).isEmpty, "s needs the files pane")
+        _ = commands(for: [.tab], state: &state)
+        #expect(state.focus == .peers)
+        _ = commands(for: [.tab], state: &state)
+        #expect(state.focus == .files && state.listPane == .files)
+        #expect(commands(for: [.down, .down, .character("s")], state: &state) == [.setPriority(file: 2, .normal)], "cover.jpg was skipped: fetched again")
+        #expect(commands(for: [.up, .character("+")], state: &state) == [.setPriority(file: 1, .normal)], "a high file goes back to normal")
+        #expect(commands(for: [.character("+")], state: &state) == [.setPriority(file: 1, .high)])
+        #expect(commands(for: [.character("o")], state: &state) == [.sequential(true)])
+        #expect(state.cursor == 1, "the arrows moved in the files, not on the map")
+        _ = commands(for: [.tab], state: &state)
+        #expect(state.focus == .log && state.listPane == .files, "the files stay beside the log")
+    }
+
+    @Test func withoutFilesTabGoesFromPeersToLog() {
+        var state = fresh()
+        _ = commands(for: [.tab, .tab], state: &state)
+        #expect(state.focus == .log)
+        _ = commands(for: [.tab], state: &state)
+        #expect(state.focus == .peers)
+    }
 }

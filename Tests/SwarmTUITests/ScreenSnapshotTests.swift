@@ -55,6 +55,17 @@ import Testing
         try Self.assertSnapshot("torrent-\(width)x\(height)", Self.render(Fixtures.torrent(), Self.colour, width, height))
     }
 
+    /// The files pane (Tab from the peers), the cursor on the second file.
+    @Test(arguments: [(80, 24), (200, 60)])
+    func filesPaneScreensMatchTheirGoldenCopies(_ width: Int, _ height: Int) throws {
+        var state = Fixtures.torrent()
+        _ = state.apply(.switchFocus)
+        _ = state.apply(.switchFocus)
+        _ = state.apply(.moveCursor(dx: 0, dy: 1))
+        #expect(state.focus == .files && state.fileCursor == 1)
+        try Self.assertSnapshot("files-\(width)x\(height)", Self.render(state, Self.colour, width, height))
+    }
+
     /// A magnet link before its metadata came: nothing to map yet, and the header says why.
     @Test(arguments: [(80, 24), (200, 60)])
     func metadataPhaseScreensMatchTheirGoldenCopies(_ width: Int, _ height: Int) throws {

@@ -100,6 +100,27 @@ import TorrentProtocol
     }
 }
 
+extension PieceBookTests {
+    @Test func skippedPiecesAreNeverAskedAndUrgentOnesComeFirst() {
+        var book = book()
+        book.setWanted([true, false, true, true, true], urgent: [4])
+        let requests = book.nextRequests(for: 1, peerHas: everything, count: 10)
+        #expect(requests.first?.piece == 4, "the high-priority file's piece first")
+        #expect(!requests.contains { $0.piece == 1 })
+        #expect(!book.isFinished)
+        var done = self.book(held: [0, 2, 3, 4])
+        done.setWanted([true, false, true, true, true], urgent: [])
+        #expect(done.isFinished && !done.isComplete && done.bytesLeft == 0)
+    }
+
+    @Test func sequentialAsksInOrder() {
+        var book = book()
+        book.sequential = true
+        book.peerHas([0, 1, 2, 3, 4])
+        #expect(book.nextRequests(for: 1, peerHas: everything, count: 6).map(\.piece) == [0, 0, 1, 1, 2, 2])
+    }
+}
+
 @Suite struct ChokerTests {
     let start = ContinuousClock.now
 

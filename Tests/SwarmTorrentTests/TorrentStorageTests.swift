@@ -54,14 +54,17 @@ import TorrentProtocol
         #expect(try Data(contentsOf: folder.appendingPathComponent("album/sub/c")) == Data(Self.bytes[11...]))
     }
 
-    @Test func existingContentIsNeverShortenedAndIsSeenForTheStartupCheck() async throws {
+    @Test func existingContentIsNeverShortenedAndNewFilesAreMadeByTheirFirstWrite() async throws {
         let metainfo = try Self.metainfo()
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("album"), withIntermediateDirectories: true)
         try Data(Self.bytes[0..<10] + [9, 9, 9]).write(to: folder.appendingPathComponent("album/a"))
         let storage = try await TorrentStorage.open(metainfo, in: folder.path, threadPool: .singleton)
         defer { storage.close() }
         #expect(storage.sizesFound == [13, 0, 0])
-        #expect(storage.fileSizes() == [13, 1, 30], "a longer file is left as it was; missing ones are made at full size")
+        #expect(storage.fileSizes() == [13, 0, 0], "a longer file is left as it was; missing ones are not made yet")
+        try await storage.write(ByteBuffer(bytes: [7]), piece: 2, begin: 0)
+        #expect(storage.fileSizes() == [13, 0, 30], "a file is made, at its full length, by its first write")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("album/b").path))
         #expect(!storage.wasPresent(piece: 0), "piece 0 also needs file b, which was not there")
     }
 
