@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(
             name: "SwarmBench",
             dependencies: [
-                "SwarmCore", "SwarmProtocol", "SwarmTUI", "LoopbackSupport",
+                "SwarmCore", "SwarmProtocol", "SwarmTUI", "LoopbackSupport", "TorrentProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -89,6 +89,8 @@ struct SwarmBench: ParsableCommand {
                 rows.append(try bench.trackerRoundTrips(connections: 50, seconds: seconds))
             case .ui:
                 rows.append(try bench.terminalUI(big!))
+            case .torrent:
+                rows.append(try bench.torrentRace(mebibytes: max(1, mebibytes / 4), runs: runs))
             }
             bench.stopProcesses()
         }
@@ -101,7 +103,7 @@ struct SwarmBench: ParsableCommand {
 
 /// The scenarios, by the name `-only` takes.
 enum Scenario: String, CaseIterable {
-    case transfer, swarm, sha1, bigChunk = "big-chunk", startup, manyChunks = "many-chunks", tracker, ui
+    case transfer, swarm, sha1, bigChunk = "big-chunk", startup, manyChunks = "many-chunks", tracker, ui, torrent
 }
 
 /// One line of the results table.

@@ -176,10 +176,12 @@ final class Workbench {
     }
 
     private func spawn(_ executable: String, _ name: String, _ arguments: [String], terminal: (columns: Int, rows: Int)? = nil) throws -> Spawned {
-        let process = try Spawned(
-            binaries.appendingPathComponent(executable), arguments,
-            output: root.appendingPathComponent("output/\(name).txt"), terminal: terminal
-        )
+        try spawnTool(binaries.appendingPathComponent(executable).path, name, arguments, terminal: terminal)
+    }
+
+    /// Starts the program at `path`, its output in `output/<name>.txt`; stopped with the scenario.
+    func spawnTool(_ path: String, _ name: String, _ arguments: [String], terminal: (columns: Int, rows: Int)? = nil) throws -> Spawned {
+        let process = try Spawned(URL(fileURLWithPath: path), arguments, output: root.appendingPathComponent("output/\(name).txt"), terminal: terminal)
         started.append(process)
         return process
     }
@@ -238,7 +240,7 @@ final class Workbench {
 
     /// Whether two files hold the same bytes, compared a MiB at a time (`FileManager`'s
     /// `contentsEqual` compares byte by byte and took longer than the transfers it checked).
-    private static func sameBytes(_ first: URL, _ second: URL) throws -> Bool {
+    static func sameBytes(_ first: URL, _ second: URL) throws -> Bool {
         let (one, other) = (try FileHandle(forReadingFrom: first), try FileHandle(forReadingFrom: second))
         defer {
             try? one.close()

@@ -141,10 +141,19 @@ extension TorrentSession {
                         continuation.finish()
                         group.cancelAll()
                     }
-                    while let frame = try await frames.next() {
-                        guard case .message(let message) = frame else { throw PeerDrop("a second handshake") }
-                        try await self.process(message, on: link) { try await outbound.write($0) }
+                    // Blocks go to disk while the next ones are read, up to a window per peer;
+                    // however the connection ends, the blocks it delivered are written first.
+                    var writes: [Task<Void, Never>] = []
+                    do {
+                        while let frame = try await frames.next() {
+                            guard case .message(let message) = frame else { throw PeerDrop("a second handshake") }
+                            try await self.process(message, on: link, writes: &writes) { try await outbound.write($0) }
+                        }
+                    } catch {
+                        for write in writes { await write.value }
+                        throw error
                     }
+                    for write in writes { await write.value }
                 }
             }
         } catch let drop as PeerDrop {
@@ -234,10 +243,17 @@ extension TorrentSession {
 
     // MARK: Messages
 
+    /// How many of one peer's blocks may be on their way to disk at once (1 MiB).
+    static let writeWindow = 64
+
     /// What a connection does with each message: blocks are written and read here, off the
-    /// session, the rest is the session's. A block served goes out through `write`, which waits
-    /// while the socket is full, so no more is read from disk than the peer takes.
-    nonisolated func process(_ message: PeerMessage, on link: PeerLink, write: (ByteBuffer) async throws -> Void) async throws {
+    /// session, the rest is the session's. A block received goes to disk in a task of its own,
+    /// at most ``writeWindow`` of them at once (`writes`), so reading goes on meanwhile; a block
+    /// served goes out through `write`, which waits while the socket is full, so no more is read
+    /// from disk than the peer takes.
+    nonisolated func process(
+        _ message: PeerMessage, on link: PeerLink, writes: inout [Task<Void, Never>], write: (ByteBuffer) async throws -> Void
+    ) async throws {
         switch message {
         case .piece(let piece, let begin, let block):
             if let limit = configuration.downloadLimit {
@@ -246,12 +262,16 @@ extension TorrentSession {
             }
             switch await blockArrived(from: link.id, piece: piece, begin: begin, length: block.readableBytes) {
             case .store:
-                do {
-                    try await storage.write(block, piece: piece, begin: begin)
-                    await blockStored(piece: piece, failure: nil)
-                } catch {
-                    await blockStored(piece: piece, failure: "\(error)")
-                }
+                let storage = self.storage
+                writes.append(Task {
+                    do {
+                        try await storage.write(block, piece: piece, begin: begin)
+                        await self.blockStored(piece: piece, failure: nil)
+                    } catch {
+                        await self.blockStored(piece: piece, failure: "\(error)")
+                    }
+                })
+                if writes.count >= Self.writeWindow { await writes.removeFirst().value }
             case .drop:
                 break
             case .refuse(let reason):
@@ -465,6 +485,7 @@ extension TorrentSession {
             peers[id] = peer
         }
         if book.isComplete { await finishDownload() }
+        if book.isFinished { finished.yield() }
     }
 
     /// The SHA-1 of one block as it is on disk.

@@ -5,15 +5,10 @@ import TorrentProtocol
 extension TorrentSession {
     /// Once a second: drops idle and stalled peers, keeps connections alive, sizes request
     /// queues to each peer's rate, dials known peers while there is room, writes the resume
-    /// data when it changed; every ten seconds, runs the choker. Ends the session (by throwing
-    /// ``DownloadFinished``) once complete with ``Configuration/exitWhenComplete``.
+    /// data when it changed; every ten seconds, runs the choker.
     func upkeepLoop() async throws {
         var tick = 0
         while !Task.isCancelled {
-            if configuration.exitWhenComplete, book.isFinished {
-                await saveResume()
-                throw DownloadFinished()
-            }
             try await Task.sleep(for: .seconds(1))
             tick += 1
             checkPeers(now: .now)

@@ -75,6 +75,10 @@ public actor TorrentSession: SwarmEngine {
     /// Where dial requests go; the dialler opens each connection.
     let dials: AsyncStream<PeerEndpoint>.Continuation
     let dialQueue: AsyncStream<PeerEndpoint>
+    /// Told once every wanted piece is held, to end the session at once with
+    /// ``Configuration/exitWhenComplete``.
+    let finished: AsyncStream<Void>.Continuation
+    let finishedSignal: AsyncStream<Void>
     /// Pieces with a bad SHA-1 each peer sent, by peer id.
     var badPieces: [[UInt8]: Int] = [:]
     var bannedIDs: Set<[UInt8]> = []
@@ -117,6 +121,7 @@ public actor TorrentSession: SwarmEngine {
         self.book = PieceBook(pieceCount: metainfo.pieceCount, pieceLength: metainfo.pieceLength, totalLength: metainfo.totalLength, held: Bitfield(count: metainfo.pieceCount))
         (events, sink) = AsyncStream.makeStream(of: SwarmEvent.self)
         (dialQueue, dials) = AsyncStream.makeStream(of: PeerEndpoint.self)
+        (finishedSignal, finished) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// A peer id in the usual client-prefix form: `-SW0100-` and twelve random characters.
@@ -154,6 +159,7 @@ public actor TorrentSession: SwarmEngine {
         logger.info("torrent \(metainfo.name) (\(metainfo.infoHash)): \(held.heldCount)/\(metainfo.pieceCount) pieces held; listening on port \(listenPort)")
         if paused { emit(.paused(true)) }
         if held.isFull { await finishDownload() }
+        if book.isFinished { finished.yield() }
 
         do {
             try await withThrowingDiscardingTaskGroup { group in
@@ -161,6 +167,11 @@ public actor TorrentSession: SwarmEngine {
                 group.addTask { await self.dialPeers(maximumLength: maximumLength) }
                 group.addTask { await self.announceLoop() }
                 group.addTask { try await self.upkeepLoop() }
+                if configuration.exitWhenComplete {
+                    group.addTask {
+                        for await _ in self.finishedSignal { throw DownloadFinished() }
+                    }
+                }
             }
         } catch is DownloadFinished {
             // Complete, with exitWhenComplete.

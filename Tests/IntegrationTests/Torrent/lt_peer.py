@@ -52,6 +52,7 @@ def run(args):
         params.ti = lt.torrent_info(args.torrent)
     params.save_path = args.save
     handle = session.add_torrent(params)
+    started = time.time()
     for peer in args.peer:
         host, port = peer.rsplit(":", 1)
         handle.connect_peer((host, int(port)))
@@ -62,7 +63,7 @@ def run(args):
     while time.time() < deadline:
         status = handle.status()
         if status.is_seeding and not said_seeding:
-            print("SEEDING", flush=True)
+            print(f"SEEDING after {time.time() - started:.3f} s", flush=True)
             said_seeding = True
             if args.exit_when_seeding:
                 return 0
