@@ -105,7 +105,7 @@ extension Workbench {
     }
 
     /// A ``Loopback/verifiedCopy(file:to:streams:)`` of `file`, one stream per core.
-    private func verifiedCopy(_ file: TestFile) throws -> Measured {
+    func verifiedCopy(_ file: TestFile) throws -> Measured {
         let copy = root.appendingPathComponent("verified-copy.bin")
         defer { try? FileManager.default.removeItem(at: copy) }
         try preparePageCache(bytes: Self.pageCache(for: file.bytes))

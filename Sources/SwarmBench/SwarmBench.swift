@@ -91,6 +91,10 @@ struct SwarmBench: ParsableCommand {
                 rows.append(try bench.terminalUI(big!))
             case .torrent:
                 rows.append(try bench.torrentRace(mebibytes: max(1, mebibytes / 4), runs: runs))
+            case .torrentTransfer:
+                rows.append(try bench.torrentOneToOne(mebibytes: max(1, mebibytes / 4), runs: runs))
+            case .torrentMemory:
+                rows.append(try bench.torrentMemory(mebibytes: mebibytes * 4))
             }
             bench.stopProcesses()
         }
@@ -104,6 +108,7 @@ struct SwarmBench: ParsableCommand {
 /// The scenarios, by the name `-only` takes.
 enum Scenario: String, CaseIterable {
     case transfer, swarm, sha1, bigChunk = "big-chunk", startup, manyChunks = "many-chunks", tracker, ui, torrent
+    case torrentTransfer = "torrent-transfer", torrentMemory = "torrent-memory"
 }
 
 /// One line of the results table.

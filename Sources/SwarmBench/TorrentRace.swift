@@ -25,6 +25,75 @@ extension Workbench {
             && system("\(python) -c 'import libtorrent' >/dev/null 2>&1") == 0
     }
 
+    /// Writes `mebibytes` of pseudo-random bytes to `url`, 64 MiB at a time.
+    func writeRandomFile(_ url: URL, mebibytes: Int, seed: UInt64) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let output = try FileHandle(forWritingTo: url)
+        defer { try? output.close() }
+        var generator = SplitMix64(seed: seed)
+        var left = mebibytes << 20
+        while left > 0 {
+            var slab = [UInt8](repeating: 0, count: min(left, 64 << 20))
+            slab.withUnsafeMutableBytes { raw in
+                for position in raw.bindMemory(to: UInt64.self).indices { raw.storeBytes(of: generator.next(), toByteOffset: position * 8, as: UInt64.self) }
+            }
+            try output.write(contentsOf: slab)
+            left -= slab.count
+        }
+        sync()
+    }
+
+    /// A torrent of `content` in 1 MiB pieces made by our client, announcing to a fresh
+    /// opentracker on 127.0.0.1 that knows it; the torrent's path.
+    func torrentWithTracker(of content: URL, in folder: URL) throws -> URL {
+        let trackerPort = LoopbackPort.unused()
+        let torrent = folder.appendingPathComponent("\(content.deletingPathExtension().lastPathComponent).torrent")
+        let maker = try spawnTool(
+            binaries.appendingPathComponent("client").path, "make-\(torrent.lastPathComponent)",
+            ["-make-torrent", content.path, "-announce", "http://127.0.0.1:\(trackerPort)/announce", "-piece-size", "1024", "-o", torrent.path])
+        guard let made = maker.waitForExit(timeout: .seconds(600)), made.succeeded else { throw BenchError("cannot make the torrent: \(maker.output)") }
+        let metainfo = try Metainfo(parsing: Array(try Data(contentsOf: torrent)))
+        let trackerFolder = folder.appendingPathComponent("opentracker-\(trackerPort)")
+        try FileManager.default.createDirectory(at: trackerFolder, withIntermediateDirectories: true)
+        try (metainfo.infoHash.hex + "\n").write(to: trackerFolder.appendingPathComponent("whitelist"), atomically: true, encoding: .utf8)
+        // opentracker reads its whitelist after chrooting into its folder as nobody.
+        for path in [root.path, folder.path, trackerFolder.path] { chmod(path, 0o755) }
+        chmod(trackerFolder.appendingPathComponent("whitelist").path, 0o644)
+        _ = try spawnTool(Self.opentracker, "opentracker-\(trackerPort)", ["-i", "127.0.0.1", "-p", "\(trackerPort)", "-P", "\(trackerPort)", "-d", trackerFolder.path, "-w", "whitelist"])
+        try waitFor("opentracker to listen", timeout: .seconds(30)) {
+            guard let descriptor = LoopbackSocket.connected(port: trackerPort) else { return false }
+            close(descriptor)
+            return true
+        }
+        return torrent
+    }
+
+    /// Our client downloading `torrent` into `folder` until it exits with every piece checked;
+    /// the seconds from its start, and its exit (peak RSS, CPU). The copy is compared with `content`.
+    func ourDownload(_ torrent: URL, into folder: URL, content: URL, name: String) throws -> (seconds: Double, exit: Spawned.Exit) {
+        var exit: Spawned.Exit?
+        let seconds = try Timing.seconds {
+            let client = try spawnTool(
+                binaries.appendingPathComponent("client").path, name,
+                ["-torrent", torrent.path, "-folder", folder.path, "-transfer_port", "\(LoopbackPort.unused())", "-name", name, "-headless", "-exit-when-complete"])
+            exit = client.waitForExit(timeout: .seconds(1200))
+        }
+        guard let exit, exit.succeeded else { throw BenchError("our client \(name) did not finish") }
+        guard try Self.sameBytes(content, folder.appendingPathComponent(content.lastPathComponent)) else { throw BenchError("\(name)'s copy differs") }
+        return (seconds, exit)
+    }
+
+    /// Our client seeding `content` (its folder) for `torrent`, once it has checked it and announced.
+    func startOurSeeder(_ torrent: URL, content: URL) throws -> Spawned {
+        let seeder = try spawnTool(
+            binaries.appendingPathComponent("client").path, "seed-\(torrent.lastPathComponent)",
+            ["-torrent", torrent.path, "-folder", content.deletingLastPathComponent().path, "-transfer_port", "\(LoopbackPort.unused())",
+             "-name", "seeder", "-headless"])
+        try waitFor("our seeder to check its copy and announce", timeout: .seconds(600)) { seeder.output.contains("tracker connected") }
+        return seeder
+    }
+
     /// A `mebibytes` file in 1 MiB pieces seeded by libtorrent through opentracker; our client
     /// (from its start to its exit with every piece checked, announce included) and a
     /// libtorrent leecher (told the seeder's address; from adding the torrent to holding it all)
@@ -36,35 +105,9 @@ extension Workbench {
         }
         let folder = root.appendingPathComponent("race")
         let seed = folder.appendingPathComponent("seed")
-        try FileManager.default.createDirectory(at: seed, withIntermediateDirectories: true)
         let content = seed.appendingPathComponent("race.bin")
-        var generator = SplitMix64(seed: 42)
-        var bytes = [UInt8](repeating: 0, count: mebibytes << 20)
-        bytes.withUnsafeMutableBytes { raw in
-            for position in raw.bindMemory(to: UInt64.self).indices { raw.storeBytes(of: generator.next(), toByteOffset: position * 8, as: UInt64.self) }
-        }
-        try FileSystem.writeWithoutSync(bytes, to: content.path)
-        bytes = []
-
-        // The torrent, made by our client; its info-hash whitelisted at a fresh opentracker.
-        let trackerPort = LoopbackPort.unused()
-        let torrent = folder.appendingPathComponent("race.torrent")
-        let maker = try spawnTool(
-            binaries.appendingPathComponent("client").path, "make-torrent",
-            ["-make-torrent", content.path, "-announce", "http://127.0.0.1:\(trackerPort)/announce", "-piece-size", "1024", "-o", torrent.path])
-        guard let made = maker.waitForExit(timeout: .seconds(300)), made.succeeded else { throw BenchError("cannot make the torrent: \(maker.output)") }
-        let metainfo = try Metainfo(parsing: Array(try Data(contentsOf: torrent)))
-        let trackerFolder = folder.appendingPathComponent("opentracker")
-        try FileManager.default.createDirectory(at: trackerFolder, withIntermediateDirectories: true)
-        try (metainfo.infoHash.hex + "\n").write(to: trackerFolder.appendingPathComponent("whitelist"), atomically: true, encoding: .utf8)
-        for path in [root.path, folder.path, trackerFolder.path] { chmod(path, 0o755) }
-        chmod(trackerFolder.appendingPathComponent("whitelist").path, 0o644)
-        _ = try spawnTool(Self.opentracker, "opentracker", ["-i", "127.0.0.1", "-p", "\(trackerPort)", "-P", "\(trackerPort)", "-d", trackerFolder.path, "-w", "whitelist"])
-        try waitFor("opentracker to listen", timeout: .seconds(30)) {
-            guard let descriptor = LoopbackSocket.connected(port: trackerPort) else { return false }
-            close(descriptor)
-            return true
-        }
+        try writeRandomFile(content, mebibytes: mebibytes, seed: 42)
+        let torrent = try torrentWithTracker(of: content, in: folder)
         let seederPort = LoopbackPort.unused()
         let seeder = try spawnTool(
             Self.python, "lt-seed", [Self.libtorrentPeer, "--torrent", torrent.path, "--save", seed.path, "--port", "\(seederPort)", "--timeout", "3600"])
@@ -76,16 +119,7 @@ extension Workbench {
         for run in 1...runs {
             let ourFolder = folder.appendingPathComponent("ours\(run)")
             try preparePageCache(bytes: Self.pageCache(for: mebibytes << 20))
-            var exit: Spawned.Exit?
-            let seconds = try Timing.seconds {
-                let client = try spawnTool(
-                    binaries.appendingPathComponent("client").path, "race-ours\(run)",
-                    ["-torrent", torrent.path, "-folder", ourFolder.path, "-transfer_port", "\(LoopbackPort.unused())", "-name", "race\(run)",
-                     "-headless", "-exit-when-complete"])
-                exit = client.waitForExit(timeout: .seconds(600))
-            }
-            guard let exit, exit.succeeded else { throw BenchError("our client did not finish the race (run \(run))") }
-            guard try Self.sameBytes(content, ourFolder.appendingPathComponent("race.bin")) else { throw BenchError("our copy differs (run \(run))") }
+            let (seconds, exit) = try ourDownload(torrent, into: ourFolder, content: content, name: "race-ours\(run)")
             ours.append(seconds)
             peak = max(peak, exit.peakResidentBytes)
             try setAside(ourFolder)
@@ -112,6 +146,58 @@ extension Workbench {
             swarm: String(format: "%.2f s (runs: %@; %@); peak RSS %@", oursMedian, runsText(ours), Format.rate(rate), Format.mebibytes(peak)),
             baseline: String(format: "libtorrent leecher %.2f s (runs: %@)", theirsMedian, runsText(theirs)),
             verdict: "\(Format.ratio(theirsMedian / oursMedian)) x libtorrent's speed \(Format.target(theirsMedian / oursMedian, atLeast: 1.5))"
+        )
+    }
+
+    /// Our seeder → our client on a `mebibytes` torrent, `runs` times, against the verified copy
+    /// of the same file (the least any verifying client does), as the classic 1 → 1 row.
+    func torrentOneToOne(mebibytes: Int, runs: Int) throws -> Row {
+        let scenario = "our seeder -> our client, \(mebibytes) MiB torrent in 1 MiB pieces (median of \(runs))"
+        guard FileManager.default.isExecutableFile(atPath: Self.opentracker) else {
+            return Row(scenario: scenario, swarm: "-", baseline: "-", verdict: "not run: needs opentracker (bash .ci/run installs it)")
+        }
+        let folder = root.appendingPathComponent("torrent-1to1")
+        let content = folder.appendingPathComponent("seed/one.bin")
+        try writeRandomFile(content, mebibytes: mebibytes, seed: 7)
+        let torrent = try torrentWithTracker(of: content, in: folder)
+        _ = try startOurSeeder(torrent, content: content)
+        var times: [Double] = []
+        for run in 1...runs {
+            let leecher = folder.appendingPathComponent("leech\(run)")
+            try preparePageCache(bytes: Self.pageCache(for: mebibytes << 20))
+            times.append(try ourDownload(torrent, into: leecher, content: content, name: "one-to-one\(run)").seconds)
+            try setAside(leecher)
+        }
+        let file = TestFile(whole: content, seeder: content, chunks: 1, bytes: mebibytes << 20)
+        let verified = try (1...runs).map { _ in try verifiedCopy(file).seconds }
+        let (ours, baseline) = (times.percentile(0.5), verified.percentile(0.5))
+        let bytes = Double(mebibytes << 20)
+        return Row(
+            scenario: scenario,
+            swarm: Format.rate(bytes / ours) + " (runs: " + times.map { Format.rate(bytes / $0) }.joined(separator: ", ") + ")",
+            baseline: "verified copy (\(Self.cores) streams, SHA-1, write to a file) " + Format.rate(bytes / baseline),
+            verdict: "\(Format.ratio(baseline / ours)) of the verified copy (whole process, start-up and announce included)"
+        )
+    }
+
+    /// Our client downloading a `mebibytes` torrent from our seeder: its peak RSS, which must
+    /// not grow with the torrent's size.
+    func torrentMemory(mebibytes: Int) throws -> Row {
+        let scenario = "one client fetching a \(mebibytes) MiB torrent from our seeder"
+        guard FileManager.default.isExecutableFile(atPath: Self.opentracker) else {
+            return Row(scenario: scenario, swarm: "-", baseline: "-", verdict: "not run: needs opentracker (bash .ci/run installs it)")
+        }
+        let folder = root.appendingPathComponent("torrent-memory")
+        let content = folder.appendingPathComponent("seed/large.bin")
+        try writeRandomFile(content, mebibytes: mebibytes, seed: 9)
+        let torrent = try torrentWithTracker(of: content, in: folder)
+        _ = try startOurSeeder(torrent, content: content)
+        let (seconds, exit) = try ourDownload(torrent, into: folder.appendingPathComponent("leech"), content: content, name: "memory")
+        return Row(
+            scenario: scenario,
+            swarm: String(format: "peak RSS %@ (%.1f s, %@)", Format.mebibytes(exit.peakResidentBytes), seconds, Format.rate(Double(mebibytes << 20) / seconds)),
+            baseline: "-",
+            verdict: "\(Format.mebibytes(exit.peakResidentBytes)) (target <= 100 MiB)"
         )
     }
 }
