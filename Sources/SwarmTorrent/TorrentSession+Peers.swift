@@ -141,19 +141,19 @@ extension TorrentSession {
                         continuation.finish()
                         group.cancelAll()
                     }
-                    // Blocks go to disk while the next ones are read, up to a window per peer;
-                    // however the connection ends, the blocks it delivered are written first.
-                    var writes: [Task<Void, Never>] = []
+                    // Blocks go to and from disk while the next messages are read, up to a window
+                    // per peer; however the connection ends, the blocks it delivered are written.
+                    var inFlight: [Task<Void, Never>] = []
                     do {
                         while let frame = try await frames.next() {
                             guard case .message(let message) = frame else { throw PeerDrop("a second handshake") }
-                            try await self.process(message, on: link, writes: &writes) { try await outbound.write($0) }
+                            try await self.process(message, on: link, inFlight: &inFlight) { try await outbound.write($0) }
                         }
                     } catch {
-                        for write in writes { await write.value }
+                        for work in inFlight { await work.value }
                         throw error
                     }
-                    for write in writes { await write.value }
+                    for work in inFlight { await work.value }
                 }
             }
         } catch let drop as PeerDrop {
@@ -243,16 +243,16 @@ extension TorrentSession {
 
     // MARK: Messages
 
-    /// How many of one peer's blocks may be on their way to disk at once (1 MiB).
-    static let writeWindow = 64
+    /// How many of one peer's blocks may be on their way to or from disk at once (1 MiB).
+    static let blockWindow = 64
 
     /// What a connection does with each message: blocks are written and read here, off the
-    /// session, the rest is the session's. A block received goes to disk in a task of its own,
-    /// at most ``writeWindow`` of them at once (`writes`), so reading goes on meanwhile; a block
-    /// served goes out through `write`, which waits while the socket is full, so no more is read
-    /// from disk than the peer takes.
+    /// session, the rest is the session's. A block received goes to disk, and a block asked for
+    /// is read and sent, in a task of its own, at most ``blockWindow`` of them at once
+    /// (`inFlight`), so reading goes on meanwhile; a block served goes out through `write`,
+    /// which waits while the socket is full, so no more is read from disk than the peer takes.
     nonisolated func process(
-        _ message: PeerMessage, on link: PeerLink, writes: inout [Task<Void, Never>], write: (ByteBuffer) async throws -> Void
+        _ message: PeerMessage, on link: PeerLink, inFlight: inout [Task<Void, Never>], write: @escaping @Sendable (ByteBuffer) async throws -> Void
     ) async throws {
         switch message {
         case .piece(let piece, let begin, let block):
@@ -263,7 +263,7 @@ extension TorrentSession {
             switch await blockArrived(from: link.id, piece: piece, begin: begin, length: block.readableBytes) {
             case .store:
                 let storage = self.storage
-                writes.append(Task {
+                inFlight.append(Task {
                     do {
                         try await storage.write(block, piece: piece, begin: begin)
                         await self.blockStored(piece: piece, failure: nil)
@@ -271,7 +271,7 @@ extension TorrentSession {
                         await self.blockStored(piece: piece, failure: "\(error)")
                     }
                 })
-                if writes.count >= Self.writeWindow { await writes.removeFirst().value }
+                if inFlight.count >= Self.blockWindow { await inFlight.removeFirst().value }
             case .drop:
                 break
             case .refuse(let reason):
@@ -284,11 +284,15 @@ extension TorrentSession {
                     let wait = limit.reserve(block.length)
                     if wait > .zero { try await Task.sleep(for: wait) }
                 }
-                let bytes = try await storage.read(block)
-                var buffer = ByteBuffer()
-                PeerMessage.piece(piece: block.piece, begin: block.begin, block: bytes).write(to: &buffer)
-                try await write(buffer)
-                await sent(block, to: link.id)
+                let storage = self.storage
+                inFlight.append(Task {
+                    guard let bytes = try? await storage.read(block) else { return }
+                    var buffer = ByteBuffer()
+                    PeerMessage.piece(piece: block.piece, begin: block.begin, block: bytes).write(to: &buffer)
+                    guard (try? await write(buffer)) != nil else { return }
+                    await self.sent(block, to: link.id)
+                })
+                if inFlight.count >= Self.blockWindow { await inFlight.removeFirst().value }
             case .reject:
                 link.send(.reject(block))
             case .ignore:
