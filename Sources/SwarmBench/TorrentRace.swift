@@ -149,6 +149,17 @@ extension Workbench {
         )
     }
 
+    /// A `mebibytes` file `<name>.bin` in the folder `torrent-<name>`, its torrent at a fresh
+    /// opentracker, and our client seeding it.
+    private func ourSeededTorrent(_ name: String, mebibytes: Int) throws -> (folder: URL, content: URL, torrent: URL) {
+        let folder = root.appendingPathComponent("torrent-\(name)")
+        let content = folder.appendingPathComponent("seed/\(name).bin")
+        try writeRandomFile(content, mebibytes: mebibytes, seed: UInt64(mebibytes))
+        let torrent = try torrentWithTracker(of: content, in: folder)
+        _ = try startOurSeeder(torrent, content: content)
+        return (folder, content, torrent)
+    }
+
     /// Our seeder → our client on a `mebibytes` torrent, `runs` times, against the verified copy
     /// of the same file (the least any verifying client does), as the classic 1 → 1 row.
     func torrentOneToOne(mebibytes: Int, runs: Int) throws -> Row {
@@ -156,11 +167,7 @@ extension Workbench {
         guard FileManager.default.isExecutableFile(atPath: Self.opentracker) else {
             return Row(scenario: scenario, swarm: "-", baseline: "-", verdict: "not run: needs opentracker (bash .ci/run installs it)")
         }
-        let folder = root.appendingPathComponent("torrent-1to1")
-        let content = folder.appendingPathComponent("seed/one.bin")
-        try writeRandomFile(content, mebibytes: mebibytes, seed: 7)
-        let torrent = try torrentWithTracker(of: content, in: folder)
-        _ = try startOurSeeder(torrent, content: content)
+        let (folder, content, torrent) = try ourSeededTorrent("one", mebibytes: mebibytes)
         var times: [Double] = []
         for run in 1...runs {
             let leecher = folder.appendingPathComponent("leech\(run)")
@@ -187,11 +194,7 @@ extension Workbench {
         guard FileManager.default.isExecutableFile(atPath: Self.opentracker) else {
             return Row(scenario: scenario, swarm: "-", baseline: "-", verdict: "not run: needs opentracker (bash .ci/run installs it)")
         }
-        let folder = root.appendingPathComponent("torrent-memory")
-        let content = folder.appendingPathComponent("seed/large.bin")
-        try writeRandomFile(content, mebibytes: mebibytes, seed: 9)
-        let torrent = try torrentWithTracker(of: content, in: folder)
-        _ = try startOurSeeder(torrent, content: content)
+        let (folder, content, torrent) = try ourSeededTorrent("large", mebibytes: mebibytes)
         let (seconds, exit) = try ourDownload(torrent, into: folder.appendingPathComponent("leech"), content: content, name: "memory")
         return Row(
             scenario: scenario,

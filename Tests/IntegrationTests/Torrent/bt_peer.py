@@ -51,19 +51,24 @@ def read_exact(sock, count):
     return data
 
 
-def serve_corrupt(args, info):
-    info_hash = bytes(info.info_hash().to_bytes())
-    pieces = info.num_pieces()
-    peer_id = b"-XX0001-" + os.urandom(6).hex().encode()
+def listen_and_announce(args, info_hash, peer_id):
+    """Listens on --port and announces it, as a seeder, to --announce; prints LISTENING."""
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", args.port))
     server.listen(16)
     query = urllib.parse.urlencode({"peer_id": peer_id, "port": args.port, "uploaded": 0, "downloaded": 0,
                                     "left": 0, "compact": 1, "event": "started"})
-    url = args.announce + "?info_hash=" + urllib.parse.quote(info_hash, safe="") + "&" + query
-    urllib.request.urlopen(url, timeout=5).read()
+    urllib.request.urlopen(args.announce + "?info_hash=" + urllib.parse.quote(info_hash, safe="") + "&" + query, timeout=5).read()
     print("LISTENING", flush=True)
+    return server
+
+
+def serve_corrupt(args, info):
+    info_hash = bytes(info.info_hash().to_bytes())
+    pieces = info.num_pieces()
+    peer_id = b"-XX0001-" + os.urandom(6).hex().encode()
+    server = listen_and_announce(args, info_hash, peer_id)
 
     def serve(sock):
         try:
@@ -146,14 +151,7 @@ def wrong_metadata(args, info):
     info_hash = bytes(info.info_hash().to_bytes())
     peer_id = b"-XX0001-" + os.urandom(6).hex().encode()
     fake = lt.bencode({b"name": b"other", b"piece length": 16384, b"length": 5, b"pieces": os.urandom(20)})
-    server = socket.socket()
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("127.0.0.1", args.port))
-    server.listen(4)
-    query = urllib.parse.urlencode({"peer_id": peer_id, "port": args.port, "uploaded": 0, "downloaded": 0,
-                                    "left": 0, "compact": 1, "event": "started"})
-    urllib.request.urlopen(args.announce + "?info_hash=" + urllib.parse.quote(info_hash, safe="") + "&" + query, timeout=5).read()
-    print("LISTENING", flush=True)
+    server = listen_and_announce(args, info_hash, peer_id)
     server.settimeout(args.timeout)
     sock, _ = server.accept()
     try:
