@@ -183,7 +183,7 @@ extension NIOThreadPool {
     /// task is cancelled: the pool refuses work from a cancelled task unrun, so this runs in a
     /// task of its own. For work that must not be left half done: closing, renaming or removing
     /// a file, writing the list.
-    func runToCompletion<T: Sendable>(
+    public func runToCompletion<T: Sendable>(
         after pending: Task<Void, Error>? = nil,
         _ body: @escaping @Sendable () throws -> T
     ) async throws -> T {

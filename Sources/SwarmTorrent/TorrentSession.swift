@@ -96,6 +96,8 @@ public actor TorrentSession: SwarmEngine {
     var downloaded: Int64 = 0
     var choker = Choker()
     var resumeDirty = false
+    /// Whether a resume write is under way (the next one waits for it).
+    var savingResume = false
     var announcedComplete = false
     /// Set when the download completes, for the announcer to say so at once.
     var completedToAnnounce = false
@@ -178,6 +180,7 @@ public actor TorrentSession: SwarmEngine {
         } catch is CancellationError {
         }
         dials.finish()
+        while savingResume { try? await Task.sleep(for: .milliseconds(5)) }
         await saveResume()
         await announceStopped()
         storage.close()
@@ -271,12 +274,17 @@ public actor TorrentSession: SwarmEngine {
     }
 
     /// Writes the resume data if it changed.
+    /// The write (an `fsync` and a rename) runs on the thread pool, one at a time, and is
+    /// finished even when the session is being stopped.
     func saveResume() async {
-        guard resumeDirty else { return }
+        guard resumeDirty, !savingResume else { return }
+        savingResume = true
+        defer { savingResume = false }
         resumeDirty = false
         let record = ResumeData(pieces: book.held, fileSizes: storage.fileSizes())
+        let (infoHash, folder) = (metainfo.infoHash, storage.folder)
         do {
-            try record.save(infoHash: metainfo.infoHash, in: storage.folder)
+            try await NIOThreadPool.singleton.runToCompletion { try record.save(infoHash: infoHash, in: folder) }
         } catch {
             resumeDirty = true
             emit(.problem("cannot write resume data (trying again): \(error)"))
