@@ -25,22 +25,34 @@ struct ConnectedPeer {
     /// Pieces it was asked for, for one `requested` event per piece.
     var piecesAsked: Set<Int> = []
     /// Requests kept in flight: grows with its rate, so a fast link stays full.
-    var queueDepth = 32
+    var queueDepth = ConnectedPeer.queueDepth(receivedPerSecond: 0)
     var lastHeard = ContinuousClock.now
     var lastSent = ContinuousClock.now
     var lastBlock = ContinuousClock.now
     /// `have` messages for pieces it had already announced.
     var repeatedHaves = 0
+    /// Bytes received since the last second's upkeep, which sizes the queue by them.
+    var receivedSinceTick = 0
     /// Bytes each way since the choker last looked.
     var receivedSinceChoke = 0
     var sentSinceChoke = 0
 
     var address: PeerAddress { link.address }
+
+    /// The requests to keep in flight for a peer that sent `bytes` in the last second: a
+    /// second's worth, at least 2 MiB (a new or slow peer) and at most 8 MiB (libtorrent's 500
+    /// blocks), which also bounds the memory of the pieces being assembled from it.
+    static func queueDepth(receivedPerSecond bytes: Int) -> Int {
+        min(500, max(128, bytes / BlockRequest.standardLength))
+    }
 }
 
 /// What a connection does with a `piece` it read.
 enum BlockVerdict {
-    case store
+    /// Kept in its piece, which still lacks blocks.
+    case kept
+    /// Kept, and its piece is now complete: to be checked and written.
+    case complete(PieceAssembly)
     case drop
     case refuse(String)
 }

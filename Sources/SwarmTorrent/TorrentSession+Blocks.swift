@@ -6,11 +6,12 @@ import TorrentProtocol
 
 /// Blocks both ways: asked for, received, checked a piece at a time, and served.
 extension TorrentSession {
-    /// A block arrived: kept when we asked for it, dropped when another copy came first or we
-    /// cancelled it, refused when nobody asked.
-    func blockArrived(from id: Int, piece: Int, begin: Int, length: Int) -> BlockVerdict {
+    /// A block arrived: kept in its piece's assembly when we asked for it (the whole piece
+    /// handed back once it is complete, to be checked and written), dropped when another copy
+    /// came first or we cancelled it, refused when nobody asked.
+    func blockArrived(from id: Int, piece: Int, begin: Int, block: ByteBuffer) -> BlockVerdict {
         guard var peer = peers[id] else { return .drop }
-        let request = BlockRequest(piece: piece, begin: begin, length: length)
+        let request = BlockRequest(piece: piece, begin: begin, length: block.readableBytes)
         peer.lastHeard = .now
         defer { peers[id] = peer }
         guard peer.outstanding.removeValue(forKey: request) != nil else {
@@ -18,9 +19,10 @@ extension TorrentSession {
             return .refuse("sent \(request), which was never requested")
         }
         peer.lastBlock = .now
-        peer.receivedSinceChoke += length
-        downloaded += Int64(length)
-        emit(.receiving(ChunkIndex(piece + 1), from: peer.address, bytes: length))
+        peer.receivedSinceChoke += request.length
+        peer.receivedSinceTick += request.length
+        downloaded += Int64(request.length)
+        emit(.receiving(ChunkIndex(piece + 1), from: peer.address, bytes: request.length))
         switch book.received(request, from: id) {
         case .unrequested, .duplicate:
             fill(&peer)
@@ -32,55 +34,47 @@ extension TorrentSession {
                 otherPeer.link.send(.cancel(request))
                 peers[other] = otherPeer
             }
-            blockSenders[piece, default: [:]][begin / BlockRequest.standardLength] = BlockSender(peerID: peer.peerID, address: peer.address)
-            pendingWrites[piece, default: 0] += 1
-            if complete { awaitingCheck.insert(piece) }
+            let sender = BlockSender(peerID: peer.peerID, address: peer.address)
+            if assemblies[piece] == nil { assemblies[piece] = PieceAssembly(length: metainfo.length(ofPiece: piece)) }
+            assemblies[piece]!.add(block, at: begin, from: sender)
             fill(&peer)
-            return .store
+            guard complete, let assembly = assemblies.removeValue(forKey: piece) else { return .kept }
+            return .complete(assembly)
         }
     }
 
-    /// A block's write ended; the piece is checked once its last write is done.
-    func blockStored(piece: Int, failure: String?) {
-        pendingWrites[piece, default: 1] -= 1
-        if let failure { emit(.problem("cannot write piece \(piece + 1): \(failure)")) }
-        guard pendingWrites[piece] == 0, awaitingCheck.remove(piece) != nil else { return }
-        pendingWrites[piece] = nil
-        Task { await self.check(piece) }
-    }
-
-    /// Checks a whole piece: held, announced and recorded when its SHA-1 matched; else thrown
-    /// away, with a strike for each peer whose block is shown to be bad (libtorrent's smart ban:
-    /// with one sender, it is that one; with several, the SHA-1 of each block they sent is
-    /// kept and compared with the good copy's once it has come).
-    func check(_ piece: Int) async {
-        let matched = (try? await storage.verify(piece: piece)) ?? false
-        let senders = blockSenders.removeValue(forKey: piece) ?? [:]
+    /// A complete piece was checked against its SHA-1 (and written when it matched): held,
+    /// announced and recorded; else thrown away, with a strike for each peer whose block is
+    /// shown to be bad (libtorrent's smart ban: with one sender, it is that one; with several,
+    /// the SHA-1 of each block they sent is kept and compared with the good copy's once it has
+    /// come). A piece that could not be written is fetched again.
+    func pieceCommitted(_ piece: Int, _ assembly: PieceAssembly, outcome: Result<Bool, any Error>) async {
         let index = ChunkIndex(piece + 1)
+        let senders = assembly.senders
         let mainSender = Dictionary(grouping: senders.values, by: \.address).max { $0.value.count < $1.value.count }?.key
-        guard matched else {
-            if Set(senders.values.map(\.peerID)).count == 1, let only = senders.values.first {
-                strike(only.peerID, address: only.address)
+        guard case .success(true) = outcome else {
+            if case .failure(let error) = outcome {
+                emit(.failed(index, from: mainSender, reason: "cannot write piece \(piece + 1): \(error); fetching it again"))
             } else {
-                // Read while the piece is still being checked: no new block overwrites it yet.
-                var suspects: [Int: (BlockSender, [UInt8])] = [:]
-                for (block, sender) in senders {
-                    if let digest = await blockDigest(piece: piece, block: block) { suspects[block] = (sender, digest) }
+                if Set(senders.values.map(\.peerID)).count == 1, let only = senders.values.first {
+                    strike(only.peerID, address: only.address)
+                } else {
+                    var suspects: [Int: (BlockSender, [UInt8])] = [:]
+                    for (block, sender) in senders { suspects[block] = (sender, PieceAssembly.digest(of: block, in: assembly.bytes)) }
+                    suspectBlocks[piece] = suspects
                 }
-                suspectBlocks[piece] = suspects
+                let names = Set(senders.values.map(\.address.description)).sorted().joined(separator: ", ")
+                emit(.failed(index, from: mainSender, reason: "piece failed its SHA-1 check (blocks from \(names)); fetching it again"))
             }
             book.checked(piece, matched: false)
             pieceStarted[piece] = nil
-            let names = Set(senders.values.map(\.address.description)).sorted().joined(separator: ", ")
-            emit(.failed(index, from: mainSender, reason: "piece failed its SHA-1 check (blocks from \(names)); fetching it again"))
             for id in peers.keys { fillRequests(for: id) }
             return
         }
         book.checked(piece, matched: true)
-        if let suspects = suspectBlocks.removeValue(forKey: piece) {
-            for (block, (sender, digest)) in suspects {
-                if let good = await blockDigest(piece: piece, block: block), good != digest { strike(sender.peerID, address: sender.address) }
-            }
+        for (block, (sender, digest)) in suspectBlocks.removeValue(forKey: piece) ?? [:]
+        where PieceAssembly.digest(of: block, in: assembly.bytes) != digest {
+            strike(sender.peerID, address: sender.address)
         }
         resumeDirty = true
         let length = metainfo.length(ofPiece: piece)
@@ -99,13 +93,6 @@ extension TorrentSession {
         }
         if book.isComplete { await finishDownload() }
         if book.isFinished { finished.yield() }
-    }
-
-    /// The SHA-1 of one block as it is on disk.
-    private func blockDigest(piece: Int, block: Int) async -> [UInt8]? {
-        let request = book.request(piece: piece, block: block)
-        guard let bytes = try? await storage.read(request) else { return nil }
-        return bytes.withUnsafeReadableBytes { Array(Insecure.SHA1.hash(data: $0)) }
     }
 
     /// One more piece with bad data from peer `peerID`; banned for the run at the limit.

@@ -81,19 +81,19 @@ extension TorrentSession {
                         continuation.finish()
                         group.cancelAll()
                     }
-                    // Blocks go to and from disk while the next messages are read, up to a window
-                    // per peer; however the connection ends, the blocks it delivered are written.
-                    var inFlight: [Task<Void, Never>] = []
+                    // Pieces go to disk, and blocks come from it, while the next messages are
+                    // read; however the connection ends, the pieces it completed are written.
+                    var disk = DiskWork()
                     do {
                         while let frame = try await frames.next() {
                             guard case .message(let message) = frame else { throw PeerDrop("a second handshake") }
-                            try await self.process(message, on: link, inFlight: &inFlight) { try await outbound.write($0) }
+                            try await self.process(message, on: link, disk: &disk) { try await outbound.write($0) }
                         }
                     } catch {
-                        for work in inFlight { await work.value }
+                        await disk.finish()
                         throw error
                     }
-                    for work in inFlight { await work.value }
+                    await disk.finish()
                 }
             }
         } catch let drop as PeerDrop {

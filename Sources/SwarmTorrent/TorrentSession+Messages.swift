@@ -5,16 +5,14 @@ import TorrentProtocol
 
 /// What a peer says: each message read, and what the session makes of it.
 extension TorrentSession {
-    /// How many of one peer's blocks may be on their way to or from disk at once (1 MiB).
-    static let blockWindow = 64
-
-    /// What a connection does with each message: blocks are written and read here, off the
-    /// session, the rest is the session's. A block received goes to disk, and a block asked for
-    /// is read and sent, in a task of its own, at most ``blockWindow`` of them at once
-    /// (`inFlight`), so reading goes on meanwhile; a block served goes out through `write`,
-    /// which waits while the socket is full, so no more is read from disk than the peer takes.
+    /// What a connection does with each message: blocks are checked, written and read here,
+    /// off the session, the rest is the session's. A piece completed by a block is checked and
+    /// written, and a block asked for is read and sent, in a task of its own, tracked by `disk`
+    /// so that reading goes on meanwhile but waits when the disk falls behind; a block served
+    /// goes out through `write`, which waits while the socket is full, so no more is read from
+    /// disk than the peer takes.
     nonisolated func process(
-        _ message: PeerMessage, on link: PeerLink, inFlight: inout [Task<Void, Never>], write: @escaping @Sendable (ByteBuffer) async throws -> Void
+        _ message: PeerMessage, on link: PeerLink, disk: inout DiskWork, write: @escaping @Sendable (ByteBuffer) async throws -> Void
     ) async throws {
         switch message {
         case .piece(let piece, let begin, let block):
@@ -22,20 +20,16 @@ extension TorrentSession {
                 let wait = limit.reserve(block.readableBytes)
                 if wait > .zero { try await Task.sleep(for: wait) }
             }
-            switch await blockArrived(from: link.id, piece: piece, begin: begin, length: block.readableBytes) {
-            case .store:
-                let storage = self.storage
-                inFlight.append(Task {
-                    do {
-                        try await storage.write(block, piece: piece, begin: begin)
-                        await self.blockStored(piece: piece, failure: nil)
-                    } catch {
-                        await self.blockStored(piece: piece, failure: "\(error)")
-                    }
-                })
-                if inFlight.count >= Self.blockWindow { await inFlight.removeFirst().value }
-            case .drop:
+            switch await blockArrived(from: link.id, piece: piece, begin: begin, block: block) {
+            case .kept, .drop:
                 break
+            case .complete(let assembly):
+                let storage = self.storage
+                await disk.add(Task {
+                    let outcome: Result<Bool, any Error>
+                    do { outcome = .success(try await storage.commit(piece: piece, bytes: assembly.bytes)) } catch { outcome = .failure(error) }
+                    await self.pieceCommitted(piece, assembly, outcome: outcome)
+                }, bytes: assembly.bytes.readableBytes)
             case .refuse(let reason):
                 throw PeerDrop(reason)
             }
@@ -47,14 +41,13 @@ extension TorrentSession {
                     if wait > .zero { try await Task.sleep(for: wait) }
                 }
                 let storage = self.storage
-                inFlight.append(Task {
+                await disk.add(Task {
                     guard let bytes = try? await storage.read(block) else { return }
                     var buffer = ByteBuffer()
                     PeerMessage.piece(piece: block.piece, begin: block.begin, block: bytes).write(to: &buffer)
                     guard (try? await write(buffer)) != nil else { return }
                     await self.sent(block, to: link.id)
-                })
-                if inFlight.count >= Self.blockWindow { await inFlight.removeFirst().value }
+                }, bytes: block.length)
             case .reject:
                 link.send(.reject(block))
             case .ignore:

@@ -72,7 +72,7 @@ extension TorrentSession {
     }
 
     /// Drops peers that went quiet or stopped sending what they owe; sends keep-alives; sizes
-    /// each queue to about two seconds of the peer's rate.
+    /// each queue to the peer's rate of the last second.
     func checkPeers(now: ContinuousClock.Instant) {
         for id in Array(peers.keys) {
             guard var peer = peers[id] else { continue }
@@ -93,8 +93,8 @@ extension TorrentSession {
                 drop(id, reason: "both hold everything")
                 continue
             }
-            let perSecond = Double(peer.receivedSinceChoke) / 10
-            peer.queueDepth = min(2000, max(32, Int(perSecond * 2 / Double(BlockRequest.standardLength))))
+            peer.queueDepth = ConnectedPeer.queueDepth(receivedPerSecond: peer.receivedSinceTick)
+            peer.receivedSinceTick = 0
             peers[id] = peer
             fillRequests(for: id)
         }

@@ -82,14 +82,11 @@ public actor TorrentSession: SwarmEngine {
     /// Pieces with a bad SHA-1 each peer sent, by peer id.
     var badPieces: [[UInt8]: Int] = [:]
     var bannedIDs: Set<[UInt8]> = []
-    /// Who sent each block of the pieces under way (piece → block → sender).
-    var blockSenders: [Int: [Int: BlockSender]] = [:]
+    /// The pieces under way, their blocks kept in memory until each is complete.
+    var assemblies: [Int: PieceAssembly] = [:]
     /// The blocks of pieces that failed their check with several senders, with each block's
     /// SHA-1, kept until a good copy shows whose block was bad.
     var suspectBlocks: [Int: [Int: (BlockSender, [UInt8])]] = [:]
-    /// Writes under way per piece: a piece is checked only when its last write is done.
-    var pendingWrites: [Int: Int] = [:]
-    var awaitingCheck: Set<Int> = []
     /// When each piece under way was first asked for, for the time its fetch took.
     var pieceStarted: [Int: ContinuousClock.Instant] = [:]
     var uploaded: Int64 = 0
@@ -294,9 +291,3 @@ public actor TorrentSession: SwarmEngine {
 
 /// Thrown inside the session's task group to end it once the download is complete.
 struct DownloadFinished: Error {}
-
-/// Who sent one block of a piece, to find the bad sender if the piece fails.
-struct BlockSender {
-    var peerID: [UInt8]
-    var address: PeerAddress
-}

@@ -15,7 +15,7 @@ import Glibc
 /// Every path is proven to stay inside the folder before anything is created: the names were
 /// checked by ``Metainfo`` (no absolute path, `..`, `.` or empty component), and here no part
 /// that already exists may be a symlink leading out. Files are created at their full length
-/// (sparse) and never shortened; blocks are written in place. All disk work runs on a thread
+/// (sparse) and never shortened; pieces are written in place once checked. All disk work runs on a thread
 /// pool, never on an event loop. A file is created (at its full length, sparse) only when the
 /// first block of it is written, so a file the user skipped is not made at all where no wanted
 /// piece reaches into it.
@@ -190,22 +190,25 @@ public final class TorrentStorage: Sendable {
         }
     }
 
-    /// Writes a block in place.
-    public func write(_ bytes: ByteBuffer, piece: Int, begin: Int) async throws {
-        let segments = segments(piece: piece, begin: begin, length: bytes.readableBytes)
-        let paths = self.paths
-        try await threadPool.runIfActive { () throws in
-            var position = bytes.readerIndex
+    /// Checks a whole piece's bytes against its SHA-1 and, when they match, writes them in
+    /// place; `false`, with nothing written, when they do not.
+    public func commit(piece: Int, bytes: ByteBuffer) async throws -> Bool {
+        let segments = segments(piece: piece, begin: 0, length: bytes.readableBytes)
+        let (paths, expected) = (self.paths, metainfo.pieceHashes[piece])
+        return try await threadPool.runIfActive { () throws -> Bool in
+            guard bytes.withUnsafeReadableBytes({ Array(Insecure.SHA1.hash(data: $0)) }) == expected else { return false }
+            var position = 0
             for (file, offset, count) in segments {
                 let descriptor = try self.descriptor(file, create: true)!
                 let written = bytes.withUnsafeReadableBytes { raw in
-                    pwrite(descriptor, raw.baseAddress! + (position - bytes.readerIndex), count, off_t(offset))
+                    pwrite(descriptor, raw.baseAddress! + position, count, off_t(offset))
                 }
                 guard written == count else {
                     throw StorageError.system(FileSystemError(path: paths[file], reason: written < 0 ? FileSystem.lastError : "short write"))
                 }
                 position += count
             }
+            return true
         }
     }
 

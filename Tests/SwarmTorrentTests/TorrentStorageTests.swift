@@ -46,7 +46,11 @@ import TorrentProtocol
             let start = piece * 16
             let block = Self.bytes[start..<min(start + 16, Self.bytes.count)]
             #expect(try await !storage.verify(piece: piece))
-            try await storage.write(ByteBuffer(bytes: block), piece: piece, begin: 0)
+            var wrong = Array(block)
+            wrong[0] ^= 1
+            #expect(try await !storage.commit(piece: piece, bytes: ByteBuffer(bytes: wrong)), "bytes that fail the SHA-1 are refused")
+            #expect(try await !storage.verify(piece: piece), "and not written")
+            #expect(try await storage.commit(piece: piece, bytes: ByteBuffer(bytes: block)))
             #expect(try await storage.verify(piece: piece))
         }
         let read = try await storage.read(BlockRequest(piece: 0, begin: 4, length: 12))
@@ -54,7 +58,7 @@ import TorrentProtocol
         #expect(try Data(contentsOf: folder.appendingPathComponent("album/sub/c")) == Data(Self.bytes[11...]))
     }
 
-    @Test func existingContentIsNeverShortenedAndNewFilesAreMadeByTheirFirstWrite() async throws {
+    @Test func existingContentIsNeverShortenedAndNewFilesAreMadeByTheirFirstPiece() async throws {
         let metainfo = try Self.metainfo()
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("album"), withIntermediateDirectories: true)
         try Data(Self.bytes[0..<10] + [9, 9, 9]).write(to: folder.appendingPathComponent("album/a"))
@@ -62,7 +66,7 @@ import TorrentProtocol
         defer { storage.close() }
         #expect(storage.sizesFound == [13, 0, 0])
         #expect(storage.fileSizes() == [13, 0, 0], "a longer file is left as it was; missing ones are not made yet")
-        try await storage.write(ByteBuffer(bytes: [7]), piece: 2, begin: 0)
+        #expect(try await storage.commit(piece: 2, bytes: ByteBuffer(bytes: Self.bytes[32...])))
         #expect(storage.fileSizes() == [13, 0, 30], "a file is made, at its full length, by its first write")
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("album/b").path))
         #expect(!storage.wasPresent(piece: 0), "piece 0 also needs file b, which was not there")
