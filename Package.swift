@@ -88,6 +88,7 @@ let package = Package(
                 "SwarmCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
@@ -148,7 +149,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SwarmTrackerTests",
-            dependencies: ["SwarmTracker", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: [
+                "SwarmTracker", "TorrentProtocol", "LoopbackSupport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "SwarmTUITests",

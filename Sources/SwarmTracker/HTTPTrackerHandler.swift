@@ -27,6 +27,8 @@ final class HTTPTrackerHandler: ChannelInboundHandler {
     /// Set once the connection is to close: what else arrives is ignored.
     private var closing = false
     private var timeout: Scheduled<Void>?
+    /// The last answer's write, which a close waits for.
+    private var lastWrite: EventLoopFuture<Void>?
 
     init(
         swarms: TorrentSwarms, metrics: TrackerMetrics, limits: HTTPTrackerLimits, allowClaimedAddress: Bool, started: ContinuousClock.Instant,
@@ -75,11 +77,25 @@ final class HTTPTrackerHandler: ChannelInboundHandler {
         pending = nil
         context.write(wrapOutboundOut(.head(answer.head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(answer.body))), promise: nil)
-        let close = closing
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if close { context.close(promise: nil) }
-        }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        lastWrite = written
+        if closing { closeAfterWrites(context) }
         if let kind = answer.kind { metrics.answered(.http, kind, after: ContinuousClock.now - answer.read) }
+    }
+
+    /// Closes once what was written has gone out.
+    private func closeAfterWrites(_ context: ChannelHandlerContext) {
+        guard let lastWrite else { return context.close(promise: nil) }
+        lastWrite.whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The client half-closed: answer what it asked, then close.
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent {
+            closing = true
+            if pending == nil { closeAfterWrites(context) }
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -127,7 +143,7 @@ final class HTTPTrackerHandler: ChannelInboundHandler {
                 guard let address = peerAddress(announce, context: context) else {
                     return reply(.ok, BencodedAnswer.failure("cannot tell your address", retryAfter: swarms.settings.interval), type: bencoded, error: "bad_address")
                 }
-                let answer = swarms.announce(announce, from: address, now: seconds)
+                let answer = swarms.announce(announce, from: address, now: swarms.now)
                 return reply(.ok, BencodedAnswer.announce(answer, settings: swarms.settings, compact: announce.compact), type: bencoded, kind: "announce")
             } catch {
                 return reply(.ok, BencodedAnswer.failure(error.description, retryAfter: swarms.settings.interval), type: bencoded, error: "bad_announce")
@@ -149,9 +165,6 @@ final class HTTPTrackerHandler: ChannelInboundHandler {
             return reply(.notFound, text("not found: this tracker serves /announce, /scrape, /metrics and /"), error: "not_found")
         }
     }
-
-    /// Seconds since the tracker started: the clock announces are kept by.
-    private var seconds: Int { Int((ContinuousClock.now - started) / .seconds(1)) }
 
     /// Where the peer that announced can be reached: the address its request came from (its
     /// `ip=` instead, when allowed and valid), at the port it announced.

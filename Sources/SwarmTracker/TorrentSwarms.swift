@@ -58,14 +58,18 @@ public final class TorrentSwarms: Sendable {
 
     public let settings: Settings
     private let shards: [Shard]
+    private let created = ContinuousClock.now
+
+    /// Seconds since the registry was made: the clock announces are kept by.
+    public var now: Int { Int((ContinuousClock.now - created) / .seconds(1)) }
 
     public init(settings: Settings = Settings(), shards: Int = 64) {
         self.settings = settings
         self.shards = (0..<max(1, shards)).map { _ in Shard() }
     }
 
-    /// Records `query` from a peer reachable at `address` at `now` (seconds on any steady clock)
-    /// and answers it.
+    /// Records `query` from a peer reachable at `address` at `now` (seconds on the registry's
+    /// clock, ``now``) and answers it.
     public func announce(_ query: AnnounceQuery, from address: CompactPeer, now: Int) -> Answer {
         let torrent = Key(query.infoHash.bytes)
         let peer = Key(query.peerID)

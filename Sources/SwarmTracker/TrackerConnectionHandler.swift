@@ -43,8 +43,9 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let timeout = limits.idleTimeout
-        idleTimer = context.eventLoop.scheduleTask(in: timeout) { [logger] in
+        idleTimer = context.eventLoop.scheduleTask(in: timeout) { [logger, activity] in
             let context = loopBound.value
+            activity.countRefusal("idle")
             logger.warning("closing \(Self.describe(context.remoteAddress)): nothing valid within \(timeout.nanoseconds / 1_000_000_000) s")
             context.close(promise: nil)
         }
@@ -70,6 +71,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
             activity.countRegistration()
             registrations += 1
             guard registrations <= limits.maxRegistrationsPerConnection else {
+                activity.countRefusal("too_many_registrations")
                 logger.warning("closing \(Self.describe(context.remoteAddress)): more than \(limits.maxRegistrationsPerConnection) registrations")
                 closeAfterAnswers(context)
                 return
@@ -87,11 +89,12 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
                 )
             }
         case .whereChunk(let index):
-            activity.countQuestion()
+            let read = ContinuousClock.now
             let answer = registry.wireAnswer(for: index)
             messages(answer.text)
             context.write(wrapOutboundOut(answer.bytes), promise: nil)
             unflushed = true
+            activity.countQuestion(answeredAfter: ContinuousClock.now - read)
         }
     }
 
@@ -121,6 +124,7 @@ final class TrackerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        activity.countRefusal(error is WireError ? "bad_message" : "connection_error")
         logger.warning("closing \(Self.describe(context.remoteAddress)): \(error)")
         closeAfterAnswers(context)
     }

@@ -33,7 +33,8 @@ public final class TrackerServer: Sendable {
 
     /// Binds and starts serving; port 0 picks a free port. With a `monitor`, the holders a
     /// connection registered are checked when it closes. Every question and answer is recorded
-    /// in `messages`, by default as info lines on `logger`.
+    /// in `messages`, by default as info lines on `logger`; requests and refusals are counted in
+    /// `metrics` when given.
     public static func start(
         host: String,
         port: Int,
@@ -43,10 +44,11 @@ public final class TrackerServer: Sendable {
         limits: TrackerLimits = TrackerLimits(),
         logger: Logger,
         messages: MessageLog? = nil,
+        metrics: TrackerMetrics? = nil,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TrackerServer {
         let connections = ConnectionCounter()
-        let activity = TrackerActivity()
+        let activity = TrackerActivity(metrics: metrics)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -54,6 +56,7 @@ public final class TrackerServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 guard connections.admit(limit: limits.maxConnections) else {
+                    metrics?.refused(.classic, "too_many_connections")
                     logger.warning("refusing a connection: \(limits.maxConnections) already open")
                     return channel.close()
                 }

@@ -14,7 +14,7 @@ struct ConnectionIDs: Sendable {
     /// The length of a slot, in seconds.
     static let slot = 60
 
-    /// The id for `address` at `now` (seconds on the tracker's clock).
+    /// The id for `address` at `now` (seconds on the registry's clock).
     func id(for address: CompactPeer, now: Int) -> UInt64 {
         id(for: address, slot: now / Self.slot)
     }
@@ -51,7 +51,7 @@ public final class UDPTrackerServer: Sendable {
         host: String, port: Int, swarms: TorrentSwarms, metrics: TrackerMetrics, logger: Logger,
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> UDPTrackerServer {
-        let handler = UDPTrackerHandler(swarms: swarms, metrics: metrics, started: .now)
+        let handler = UDPTrackerHandler(swarms: swarms, metrics: metrics)
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
@@ -80,19 +80,17 @@ final class UDPTrackerHandler: ChannelInboundHandler, Sendable {
 
     private let swarms: TorrentSwarms
     private let metrics: TrackerMetrics
-    private let started: ContinuousClock.Instant
     private let ids = ConnectionIDs()
 
-    init(swarms: TorrentSwarms, metrics: TrackerMetrics, started: ContinuousClock.Instant) {
+    init(swarms: TorrentSwarms, metrics: TrackerMetrics) {
         self.swarms = swarms
         self.metrics = metrics
-        self.started = started
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
         let read = ContinuousClock.now
-        let now = Int((read - started) / .seconds(1))
+        let now = swarms.now
         guard let sender = CompactPeer(envelope.remoteAddress, port: envelope.remoteAddress.port ?? 0) else { return }
         let (answer, kind) = respond(to: envelope.data, from: sender, remote: envelope.remoteAddress, now: now)
         guard let answer else { return }

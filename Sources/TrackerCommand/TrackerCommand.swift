@@ -68,6 +68,30 @@ struct TrackerCommand: AsyncParsableCommand {
     )
     var statsInterval: Double = 60
 
+    @Option(
+        name: .customLong("http-port", withSingleDash: true),
+        help: "Also serve BitTorrent clients over HTTP on this port: /announce, /scrape, /metrics (Prometheus), / (status). Off unless given."
+    )
+    var httpPort: Int?
+
+    @Option(name: .customLong("udp-port", withSingleDash: true), help: "Also serve BitTorrent clients over UDP (BEP 15) on this port. Off unless given.")
+    var udpPort: Int?
+
+    @Option(name: .customLong("announce-interval", withSingleDash: true), help: "Seconds BitTorrent clients are told to wait between announces; a peer silent for two intervals is dropped.")
+    var announceInterval = 1800
+
+    @Option(name: .customLong("min-interval", withSingleDash: true), help: "Seconds BitTorrent clients must wait at least between announces (default: half the interval).")
+    var minInterval: Int?
+
+    @Option(name: .customLong("max-numwant", withSingleDash: true), help: "The most peers one BitTorrent announce gets, whatever it asks for.")
+    var maxNumwant = 200
+
+    @Flag(name: .customLong("allow-ip-param", withSingleDash: true), help: "Use the address an HTTP announce names in ip= instead of the one it came from.")
+    var allowIPParameter = false
+
+    @Option(name: .customLong("http-timeout", withSingleDash: true), help: "Seconds an HTTP client has to send a whole request (and to start the next).")
+    var httpTimeout = 10.0
+
     @Flag(
         name: .customLong("verbose", withSingleDash: true),
         help: "Print every request and answer on the console too (logger.log always has them)."
@@ -88,6 +112,17 @@ struct TrackerCommand: AsyncParsableCommand {
         guard statsInterval >= 0 else { throw ValidationError("-stats-interval must be 0 (none) or more, not \(statsInterval).") }
         guard (1...256).contains(threads) else { throw ValidationError("-threads must be from 1 to 256, not \(threads).") }
         guard PeerAddress.isValidHost(host) else { throw ValidationError("-host \"\(host)\" is not an address or host name.") }
+        for (flag, value) in [("-http-port", httpPort), ("-udp-port", udpPort)] {
+            guard let value else { continue }
+            guard PeerAddress.isValidPort(value) else { throw ValidationError("\(flag) \(value) is not a port; use a number from 1 to 65535.") }
+        }
+        if let httpPort, httpPort == port { throw ValidationError("-http-port \(httpPort) is the classic -port too; give each its own.") }
+        guard announceInterval >= 1 else { throw ValidationError("-announce-interval must be at least 1 second, not \(announceInterval).") }
+        if let minInterval, !(0...announceInterval).contains(minInterval) {
+            throw ValidationError("-min-interval must be from 0 to -announce-interval (\(announceInterval)), not \(minInterval).")
+        }
+        guard (1...10_000).contains(maxNumwant) else { throw ValidationError("-max-numwant must be from 1 to 10000, not \(maxNumwant).") }
+        guard httpTimeout > 0 else { throw ValidationError("-http-timeout must be above 0, not \(httpTimeout).") }
     }
 
     func run() async throws {
@@ -111,6 +146,7 @@ struct TrackerCommand: AsyncParsableCommand {
             logger: logger
         )
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let metrics = TrackerMetrics()
         let server: TrackerServer
         do {
             var limits = TrackerLimits()
@@ -119,20 +155,25 @@ struct TrackerCommand: AsyncParsableCommand {
             limits.maxRegistrationsPerConnection = maxRegistrations
             server = try await TrackerServer.start(
                 host: host, port: port, registry: registry, monitor: monitor, limits: limits, logger: logger,
-                messages: messages, group: group)
+                messages: messages, metrics: metrics, group: group)
         } catch {
             throw TrackerFailure(description: ListenFailure(host: host, port: port, error: error).message(portFlag: "-port"))
         }
         logger.notice("tracker listening on \(server.localAddress) (quorum \(quorum))")
+        let bitTorrent = try await startBitTorrent(classic: server, metrics: metrics, logger: logger, group: group)
         let signals = SignalTrap(signals: SignalTrap.stopSignals) { signal in
             logger.notice("signal \(signal): stopping")
-            Task { await server.shutdown() }
+            Task {
+                await bitTorrent.shutdown()
+                await server.shutdown()
+            }
         }
         let monitoring = Task { await monitor.run() }
         let reporting = Task { await Self.report(server, every: statsInterval, to: logger) }
         try await server.closeFuture()
         monitoring.cancel()
         reporting.cancel()
+        bitTorrent.sweeping?.cancel()
         signals.cancel()
         try? await group.shutdownGracefully()
     }
