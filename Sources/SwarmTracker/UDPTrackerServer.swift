@@ -4,8 +4,8 @@ import NIOCore
 import NIOPosix
 import TorrentProtocol
 
-/// BEP 15 connection ids that need no memory: an id is the HMAC of the client's address and
-/// port and the current minute under a secret made at start, so only that client can use it,
+/// BEP 15 connection ids that need no memory: an id is the HMAC of the client's address (not its
+/// port, which a NAT may change) and the current minute under a secret made at start, so only that client can use it,
 /// nobody can forge one, and it lapses by itself: accepted in its minute and the next (one to
 /// two minutes, as clients expect), never after.
 struct ConnectionIDs: Sendable {
@@ -27,7 +27,7 @@ struct ConnectionIDs: Sendable {
 
     private func id(for address: CompactPeer, slot: Int) -> UInt64 {
         var message = ByteBuffer()
-        message.writeMultipleIntegers(address.high, address.low, address.port, Int64(slot))
+        message.writeMultipleIntegers(address.high, address.low, Int64(slot))
         let code = message.withUnsafeReadableBytes { HMAC<SHA256>.authenticationCode(for: $0, using: SymmetricKey(data: secret)) }
         return code.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
     }
@@ -54,6 +54,9 @@ public final class UDPTrackerServer: Sendable {
         let handler = UDPTrackerHandler(swarms: swarms, metrics: metrics)
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Every BEP 15 request fits (a full scrape is 1,496 bytes); a longer datagram is cut
+            // here and then refused as a scrape of too many hashes or a malformed one.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }

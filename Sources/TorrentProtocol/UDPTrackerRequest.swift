@@ -53,11 +53,8 @@ public enum UDPTrackerRequest: Sendable, Equatable {
                 numberWanted: wanted < 0 ? nil : Int(wanted), claimedAddress: claimed)
             return .request(.announce(connectionID: connectionID, transaction: transaction, query))
         case 2:
-            guard packet.readableBytes > 0, packet.readableBytes % 20 == 0 else {
-                return .refuse(transaction: transaction, reason: "a scrape of \(packet.readableBytes) bytes of hashes, not a positive multiple of 20")
-            }
-            guard packet.readableBytes / 20 <= scrapeLimit else {
-                return .refuse(transaction: transaction, reason: "more than \(scrapeLimit) info-hashes in one scrape")
+            guard packet.readableBytes > 0, packet.readableBytes % 20 == 0, packet.readableBytes / 20 <= scrapeLimit else {
+                return .refuse(transaction: transaction, reason: "a scrape carries 1 to \(scrapeLimit) info-hashes of 20 bytes")
             }
             var hashes: [InfoHash] = []
             while let bytes = packet.readBytes(length: 20), let hash = InfoHash(bytes: bytes) { hashes.append(hash) }

@@ -79,6 +79,6 @@ import Testing
         let tooMany = UDPTrackerPacket.scrape([], connectionID: 77, transaction: 11)
         var big = tooMany
         big.writeBytes([UInt8](repeating: 1, count: 20 * 1000))
-        #expect(UDPTrackerRequest.read(big) == .refuse(transaction: 11, reason: "more than 74 info-hashes in one scrape"))
+        #expect(UDPTrackerRequest.read(big) == .refuse(transaction: 11, reason: "a scrape carries 1 to 74 info-hashes of 20 bytes"))
     }
 }

@@ -1,0 +1,114 @@
+import Foundation
+import LoopbackSupport
+import Testing
+
+@testable import SwarmTracker
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The classic protocol and BitTorrent share one tracker process (and, by default, one event
+/// loop): a flood on one must not starve the other.
+@Suite(.serialized) struct TrackerFairnessTests {
+    /// What one side saw while the other was flooded: answers, and the slowest one.
+    struct Served {
+        var answers = 0
+        var slowest = Duration.zero
+    }
+
+    /// Runs `flood` on `connections` threads and `probe` on one more, all for `seconds`; what
+    /// the probe saw.
+    static func whileFlooding(
+        connections: Int, seconds: Double, flood: @escaping @Sendable (_ until: ContinuousClock.Instant) -> Void,
+        probe: @escaping @Sendable (_ until: ContinuousClock.Instant) -> Served
+    ) async -> Served {
+        let until = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        return await withTaskGroup(of: Served?.self) { group in
+            for _ in 0..<connections { group.addTask { await Self.onThread { flood(until) }; return nil } }
+            group.addTask { await Self.onThread { probe(until) } }
+            var served = Served()
+            for await result in group { if let result { served = result } }
+            return served
+        }
+    }
+
+    /// Runs blocking `work` on a thread of its own.
+    static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: work()) }.start()
+        }
+    }
+
+    /// Asks `ask` over and over until `until`, timing each.
+    static func timed(until: ContinuousClock.Instant, _ ask: () -> Bool) -> Served {
+        var served = Served()
+        while ContinuousClock.now < until {
+            let started = ContinuousClock.now
+            guard ask() else { break }
+            served.answers += 1
+            served.slowest = max(served.slowest, ContinuousClock.now - started)
+        }
+        return served
+    }
+
+    @Test func classicQuestionsAreAnsweredWhileHTTPAnnouncesFlood() async throws {
+        let tracker = try await TrackerUnderTest()
+        let (http, classic) = (tracker.httpPort, tracker.classicPort)
+        let served = await Self.whileFlooding(connections: 8, seconds: 2) { until in
+            guard let socket = LoopbackSocket.connected(port: http, readTimeout: .seconds(5)) else { return }
+            defer { close(socket) }
+            var peer = Int.random(in: 0..<1_000_000)
+            while ContinuousClock.now < until {
+                peer += 1
+                guard !Probe.http(on: socket, Array("GET \(Probe.announce(torrent: UInt8(peer % 50), peer: peer)) HTTP/1.1\r\nHost: t\r\n\r\n".utf8)).closed else { return }
+            }
+        } probe: { until in
+            guard let socket = LoopbackSocket.connected(port: classic, readTimeout: .seconds(5)) else { return Served() }
+            defer { close(socket) }
+            return Self.timed(until: until) { LoopbackSocket.exchange("WHERE_CHUNK,7\n", on: socket) == "CHUNK_LOCATION_UNKNOWN,7\n" }
+        }
+        let announces = tracker.metric("swarm_tracker_requests_total{protocol=\"http\",kind=\"announce\"}") ?? 0
+        #expect(announces > 500, "the flood was real: \(announces) announces")
+        // Starved would be none, or seconds apart; a debug build on two busy cores answers hundreds.
+        print("classic during an HTTP flood of \(announces) announces: \(served.answers) answers, slowest \(served.slowest)")
+        #expect(served.answers >= 20, "classic answers during the flood: \(served.answers)")
+        #expect(served.slowest < .seconds(1), "slowest classic answer: \(served.slowest)")
+        await tracker.stop()
+    }
+
+    @Test func httpAnnouncesAreAnsweredWhileClassicQuestionsFlood() async throws {
+        let tracker = try await TrackerUnderTest()
+        let (http, classic) = (tracker.httpPort, tracker.classicPort)
+        let served = await Self.whileFlooding(connections: 8, seconds: 2) { until in
+            guard let socket = LoopbackSocket.connected(port: classic, readTimeout: .seconds(5)) else { return }
+            defer { close(socket) }
+            // Fifty questions at a time, as a busy client pipelines them.
+            let burst = String(repeating: "WHERE_CHUNK,3\n", count: 50)
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while ContinuousClock.now < until {
+                guard send(socket, burst, burst.utf8.count, Int32(MSG_NOSIGNAL)) == burst.utf8.count else { return }
+                var lines = 0
+                while lines < 50 {
+                    let count = read(socket, &buffer, buffer.count)
+                    guard count > 0 else { return }
+                    lines += buffer[0..<count].filter { $0 == UInt8(ascii: "\n") }.count
+                }
+            }
+        } probe: { until in
+            guard let socket = LoopbackSocket.connected(port: http, readTimeout: .seconds(5)) else { return Served() }
+            defer { close(socket) }
+            var peer = 0
+            return Self.timed(until: until) {
+                peer += 1
+                return Probe.http(on: socket, Array("GET \(Probe.announce(peer: peer)) HTTP/1.1\r\nHost: t\r\n\r\n".utf8)).text.contains("8:intervali")
+            }
+        }
+        let questions = tracker.metric("swarm_tracker_requests_total{protocol=\"classic\",kind=\"where_chunk\"}") ?? 0
+        #expect(questions > 5_000, "the flood was real: \(questions) questions")
+        print("HTTP during a classic flood of \(questions) questions: \(served.answers) announces, slowest \(served.slowest)")
+        #expect(served.answers >= 20, "announces answered during the flood: \(served.answers)")
+        #expect(served.slowest < .seconds(1), "slowest announce: \(served.slowest)")
+        await tracker.stop()
+    }
+}
