@@ -2,7 +2,8 @@ import Synchronization
 import TorrentProtocol
 
 /// The BitTorrent side of the tracker: for each torrent (by info-hash), the peers that announced
-/// it, whether each is a seeder, and how many completed downloads were reported.
+/// it, whether each is a seeder, and how many downloads were completed (a `completed` event, or
+/// a leecher seen again with nothing left, as some clients only say that).
 ///
 /// A peer is known by its peer id within a torrent; it is dropped when it announces `stopped`,
 /// or by ``sweep(now:)`` once it has not announced for ``Settings/expiry``. Torrents are spread
@@ -79,6 +80,8 @@ public final class TorrentSwarms: Sendable {
             var answer = Answer()
             if query.event == .stopped {
                 guard var swarm = torrents[torrent] else { return answer }
+                // A leecher that stops with nothing left finished first (aria2 says only this).
+                if query.left == 0, swarm.isLeecher(peer) { swarm.downloaded += 1 }
                 swarm.remove(peer)
                 answer.fill(from: swarm)
                 torrents[torrent] = swarm.isEmpty ? nil : swarm
@@ -179,12 +182,17 @@ private struct Swarm {
 
     var isEmpty: Bool { peers.isEmpty }
 
-    /// Adds or refreshes `peer`; a `completed` event from a peer not yet counted as done counts
-    /// one download.
+    /// Whether the peer with `key` is known, with something left to fetch.
+    func isLeecher(_ key: Key) -> Bool {
+        positions[key].map { !peers[$0].seeding } ?? false
+    }
+
+    /// Adds or refreshes `peer`. A download is counted when a known leecher comes back as a
+    /// seeder (with `completed` or without), or a new peer says `completed`: once per peer.
     mutating func update(_ peer: Peer, completed: Bool) {
         if let position = positions[peer.key] {
             let was = peers[position]
-            if completed, !was.seeding { downloaded += 1 }
+            if peer.seeding, !was.seeding { downloaded += 1 }
             seeders += (peer.seeding ? 1 : 0) - (was.seeding ? 1 : 0)
             peers[position] = peer
         } else {

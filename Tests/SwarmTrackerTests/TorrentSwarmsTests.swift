@@ -30,6 +30,9 @@ import TorrentProtocol
             TorrentSwarms.Counts(complete: 2, incomplete: 0, downloaded: 1), TorrentSwarms.Counts(),
         ])
         #expect(swarms.totals == TorrentSwarms.Totals(torrents: 1, peers: 2, seeders: 2))
+        // A leecher that only says stopped with nothing left (as aria2 does) counts too.
+        _ = swarms.announce(Self.announce(3, event: .started), from: Self.address(3), now: 3)
+        #expect(swarms.announce(Self.announce(3, left: 0, event: .stopped), from: Self.address(3), now: 4).downloaded == 2)
     }
 
     @Test func numwantIsCappedAndAPickHasNoRepeatsAndIsRandom() {

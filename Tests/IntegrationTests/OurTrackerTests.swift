@@ -1,0 +1,180 @@
+import Foundation
+import LoopbackSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Our `tracker` serving real BitTorrent clients: libtorrent and aria2 over HTTP, libtorrent
+/// over UDP, our own client; scrape counts after a download; `/metrics` read by the
+/// prometheus-client parser.
+@Suite(.serialized, .enabled(if: TorrentTools.available, "needs python3-libtorrent, opentracker and aria2 (bash .ci/run installs them)"))
+struct OurTrackerTests {
+    /// Our tracker with its HTTP and UDP front ends; the announce URLs.
+    static func startTracker(_ workspace: Workspace, extra: [String] = []) async throws -> (http: String, udp: String, httpPort: Int, classicPort: Int) {
+        let (httpPort, udpPort) = (freePort(), freePort())
+        let (_, classicPort) = try await workspace.startTracker(arguments: ["-http-port", "\(httpPort)", "-udp-port", "\(udpPort)"] + extra)
+        await waitUntil("the HTTP front end listens") { isListening(port: httpPort) }
+        return ("http://127.0.0.1:\(httpPort)/announce", "udp://127.0.0.1:\(udpPort)/announce", httpPort, classicPort)
+    }
+
+    /// The body of `GET path` from 127.0.0.1:`port`.
+    static func get(port: Int, _ path: String) throws -> Data {
+        guard let socket = LoopbackSocket.connected(port: port, readTimeout: .seconds(10)) else { throw HTTPFailure("refused") }
+        defer { close(socket) }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8)
+        guard write(socket, request, request.count) == request.count else { throw HTTPFailure("cannot send") }
+        var answer = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(socket, &buffer, buffer.count)
+            guard count > 0 else { break }
+            answer.append(contentsOf: buffer[0..<count])
+        }
+        guard let end = answer.range(of: Data("\r\n\r\n".utf8)) else { throw HTTPFailure("no answer") }
+        return answer[end.upperBound...]
+    }
+
+    struct HTTPFailure: Error {
+        let reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    @Test func libtorrentSeedsToAria2ThroughOurHTTPTrackerAndTheScrapeCountsIt() async throws {
+        let workspace = try Workspace()
+        let (announce, _, httpPort, _) = try await Self.startTracker(workspace)
+        let fixture = try workspace.makeTorrent(announce: announce)
+        let seeder = try workspace.startLibtorrent("lt-seed", fixture, folder: "seed")
+        await waitUntil("libtorrent seeds and has announced") {
+            seeder.output.contains("SEEDING") && (try? Self.get(port: httpPort, "/metrics")).map { String(decoding: $0, as: UTF8.self).contains("swarm_tracker_seeders 1.0") } == true
+        }
+        let leecher = try workspace.start(
+            "aria2-leech", TorrentTools.aria2c,
+            TorrentTools.aria2Flags + ["--listen-port=\(freePort())", "--seed-time=0", "-d", workspace.root.appendingPathComponent("aria2").path, fixture.torrent.path])
+        #expect(await workspace.exitStatus(of: leecher) == 0, "\(leecher.output)")
+        #expect(workspace.holdsContent(fixture, in: "aria2"), "\(leecher.output)")
+        // aria2 said completed (one download), then stopped: the seeder is left.
+        let hash = AnnounceEncoding.percentEncoded(hex: fixture.infoHash)
+        var scrape = ""
+        await waitUntil("the scrape shows the download") {
+            scrape = (try? Self.get(port: httpPort, "/scrape?info_hash=\(hash)")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return scrape.contains("10:downloadedi1e")
+        }
+        #expect(scrape.contains("8:completei1e") && scrape.contains("10:downloadedi1e") && scrape.contains("10:incompletei0e"), "\(scrape)")
+        await workspace.tearDown()
+    }
+
+    @Test func twoLibtorrentPeersFindEachOtherThroughOurUDPTracker() async throws {
+        let workspace = try Workspace()
+        let (_, announce, httpPort, _) = try await Self.startTracker(workspace)
+        let fixture = try workspace.makeTorrent(announce: announce)
+        let seeder = try workspace.startLibtorrent("lt-seed", fixture, folder: "seed")
+        await waitUntil("libtorrent seeds and has announced over UDP") {
+            seeder.output.contains("SEEDING")
+                && (try? Self.get(port: httpPort, "/metrics")).map { String(decoding: $0, as: UTF8.self).contains("swarm_tracker_requests_total{protocol=\"udp\",kind=\"announce\"} 1") } == true
+        }
+        let save = workspace.root.appendingPathComponent("leech")
+        try FileManager.default.createDirectory(at: save, withIntermediateDirectories: true)
+        let leecher = try workspace.start(
+            "lt-leech", TorrentTools.python,
+            [TorrentTools.libtorrentPeer.path, "--torrent", fixture.torrent.path, "--save", save.path, "--port", "\(freePort())", "--timeout", "60", "--exit-when-seeding"])
+        #expect(await workspace.exitStatus(of: leecher) == 0, "\(leecher.output)")
+        #expect(workspace.holdsContent(fixture, in: "leech"))
+        await workspace.tearDown()
+    }
+
+    @Test func ourClientSeedsToOurClientThroughOurTracker() async throws {
+        let workspace = try Workspace()
+        let (announce, _, _, _) = try await Self.startTracker(workspace)
+        let fixture = try workspace.makeTorrent(announce: announce)
+        let seeder = try workspace.startTorrentClient("ours-seed", fixture, folder: "seed", extra: [])
+        await waitUntil("our seeder announced") { seeder.output.contains("tracker connected") }
+        let leecher = try workspace.startTorrentClient("ours-leech", fixture, folder: "leech")
+        #expect(await workspace.exitStatus(of: leecher) == 0, "\(leecher.output)")
+        #expect(leecher.output.contains("tracker counts 1 seeds"), "\(leecher.output)")
+        #expect(workspace.holdsContent(fixture, in: "leech"))
+        await workspace.tearDown()
+    }
+
+    @Test(.enabled(if: PrometheusParser.available, "needs prometheus-client for python3 (bash .ci/run installs it)"))
+    func metricsParseAsPrometheusTextAndCountWhatWasSent() async throws {
+        let workspace = try Workspace()
+        let (_, _, httpPort, classicPort) = try await Self.startTracker(workspace)
+        let before = try PrometheusParser.samples(try Self.get(port: httpPort, "/metrics"))
+        let hash = String(repeating: "%01", count: 20)
+        for peer in 0..<7 {
+            let peerID = String(format: "-TT0001-%012d", peer)
+            _ = try Self.get(port: httpPort, "/announce?info_hash=\(hash)&peer_id=\(peerID)&port=\(6000 + peer)&left=\(peer == 0 ? 0 : 5)")
+        }
+        _ = try Self.get(port: httpPort, "/announce?info_hash=short&peer_id=x&port=1&left=0")
+        _ = try Self.get(port: httpPort, "/scrape?info_hash=\(hash)")
+        _ = LoopbackSocket.ask(port: classicPort, "WHERE_CHUNK,5\n", readTimeout: .seconds(5))
+        let after = try PrometheusParser.samples(try Self.get(port: httpPort, "/metrics"))
+        func grew(_ name: String) -> Double { (after[name] ?? 0) - (before[name] ?? 0) }
+        #expect(grew("swarm_tracker_requests_total{kind=\"announce\",protocol=\"http\"}") == 7)
+        #expect(grew("swarm_tracker_requests_total{kind=\"scrape\",protocol=\"http\"}") == 1)
+        #expect(grew("swarm_tracker_errors_total{kind=\"bad_announce\",protocol=\"http\"}") == 1)
+        #expect(grew("swarm_tracker_requests_total{kind=\"where_chunk\",protocol=\"classic\"}") == 1)
+        #expect(after["swarm_tracker_peers{}"] == 7 && after["swarm_tracker_seeders{}"] == 1 && after["swarm_tracker_torrents{}"] == 1)
+        #expect(grew("swarm_tracker_answer_seconds_count{protocol=\"http\"}") == 8, "7 announces and a scrape timed")
+        let status = String(decoding: try Self.get(port: httpPort, "/"), as: UTF8.self)
+        #expect(status.contains("BitTorrent: 1 torrents, 7 peers (1 seeders)"), "\(status)")
+        await workspace.tearDown()
+    }
+}
+
+/// The prometheus-client parser from PyPI, run by the `python3` on the PATH.
+enum PrometheusParser {
+    static let script = Bundle.module.url(forResource: "prom_parse", withExtension: "py", subdirectory: "Torrent")!
+
+    static let available: Bool = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import prometheus_client"]
+        probe.standardOutput = FileHandle.nullDevice
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
+
+    /// Every sample of `text` by `name{labels}` (labels sorted); throws if it does not parse.
+    static func samples(_ text: Data) throws -> [String: Double] {
+        let parser = Process()
+        let (input, output, errors) = (Pipe(), Pipe(), Pipe())
+        parser.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        parser.arguments = ["python3", script.path]
+        parser.standardInput = input
+        parser.standardOutput = output
+        parser.standardError = errors
+        try parser.run()
+        input.fileHandleForWriting.write(text)
+        try input.fileHandleForWriting.close()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        parser.waitUntilExit()
+        guard parser.terminationStatus == 0 else {
+            throw OurTrackerTests.HTTPFailure(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        var samples: [String: Double] = [:]
+        for line in printed.split(separator: "\n") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+}
+
+/// `%XX` for each byte of a hex info-hash, as a query carries it.
+enum AnnounceEncoding {
+    static func percentEncoded(hex: String) -> String {
+        var text = ""
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            text += "%" + hex[index..<next]
+            index = next
+        }
+        return text
+    }
+}
