@@ -95,6 +95,8 @@ struct SwarmBench: ParsableCommand {
                 rows.append(try bench.torrentOneToOne(mebibytes: max(1, mebibytes / 4), runs: runs))
             case .torrentMemory:
                 rows.append(try bench.torrentMemory(mebibytes: mebibytes * 4))
+            case .announces:
+                rows.append(try bench.announceRace(connections: 50, torrents: 1000, seconds: seconds, runs: runs))
             }
             bench.stopProcesses()
         }
@@ -108,7 +110,7 @@ struct SwarmBench: ParsableCommand {
 /// The scenarios, by the name `-only` takes.
 enum Scenario: String, CaseIterable {
     case transfer, swarm, sha1, bigChunk = "big-chunk", startup, manyChunks = "many-chunks", tracker, ui, torrent
-    case torrentTransfer = "torrent-transfer", torrentMemory = "torrent-memory"
+    case torrentTransfer = "torrent-transfer", torrentMemory = "torrent-memory", announces
 }
 
 /// One line of the results table.

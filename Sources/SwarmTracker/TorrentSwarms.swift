@@ -76,22 +76,22 @@ public final class TorrentSwarms: Sendable {
         let peer = Key(query.peerID)
         let wanted = min(settings.maximumWanted, query.numberWanted ?? settings.defaultWanted)
         let seconds = UInt32(truncatingIfNeeded: now)
-        return shard(of: torrent).torrents.withLock { torrents in
+        return shard(of: torrent).state.withLock { state in
             var answer = Answer()
             if query.event == .stopped {
-                guard var swarm = torrents[torrent] else { return answer }
+                guard var swarm = state.torrents[torrent] else { return answer }
                 // A leecher that stops with nothing left finished first (aria2 says only this).
                 if query.left == 0, swarm.isLeecher(peer) { swarm.downloaded += 1 }
                 swarm.remove(peer)
                 answer.fill(from: swarm)
-                torrents[torrent] = swarm.isEmpty ? nil : swarm
+                state.torrents[torrent] = swarm.isEmpty ? nil : swarm
                 return answer
             }
-            var swarm = torrents.removeValue(forKey: torrent) ?? Swarm()
+            var swarm = state.torrents.removeValue(forKey: torrent) ?? Swarm()
             swarm.update(Peer(key: peer, address: address, lastSeen: seconds, seeding: query.left == 0), completed: query.event == .completed)
             answer.fill(from: swarm)
-            answer.peers = swarm.pick(wanted, except: peer)
-            torrents[torrent] = swarm
+            answer.peers = swarm.pick(wanted, except: peer, using: &state.random)
+            state.torrents[torrent] = swarm
             return answer
         }
     }
@@ -100,8 +100,8 @@ public final class TorrentSwarms: Sendable {
     public func scrape(_ hashes: [InfoHash]) -> [Counts] {
         hashes.map { hash in
             let key = Key(hash.bytes)
-            return shard(of: key).torrents.withLock { torrents in
-                guard let swarm = torrents[key] else { return Counts() }
+            return shard(of: key).state.withLock { state in
+                guard let swarm = state.torrents[key] else { return Counts() }
                 return Counts(complete: swarm.seeders, incomplete: swarm.peers.count - swarm.seeders, downloaded: swarm.downloaded)
             }
         }
@@ -114,12 +114,12 @@ public final class TorrentSwarms: Sendable {
         let oldest = now - settings.expiry
         var removed = 0
         for shard in shards {
-            removed += shard.torrents.withLock { torrents in
+            removed += shard.state.withLock { state in
                 var removed = 0
-                for key in Array(torrents.keys) {
-                    var swarm = torrents.removeValue(forKey: key)!
+                for key in Array(state.torrents.keys) {
+                    var swarm = state.torrents.removeValue(forKey: key)!
                     removed += swarm.removeAll { Int($0.lastSeen) < oldest }
-                    if !swarm.isEmpty { torrents[key] = swarm }
+                    if !swarm.isEmpty { state.torrents[key] = swarm }
                 }
                 return removed
             }
@@ -130,9 +130,9 @@ public final class TorrentSwarms: Sendable {
     /// Torrents, peers and seeders now.
     public var totals: Totals {
         shards.reduce(into: Totals()) { totals, shard in
-            shard.torrents.withLock { torrents in
-                totals.torrents += torrents.count
-                for swarm in torrents.values {
+            shard.state.withLock { state in
+                totals.torrents += state.torrents.count
+                for swarm in state.torrents.values {
                     totals.peers += swarm.peers.count
                     totals.seeders += swarm.seeders
                 }
@@ -147,7 +147,27 @@ public final class TorrentSwarms: Sendable {
 
 /// Some of the torrents, under a lock of their own.
 private final class Shard: Sendable {
-    let torrents = Mutex<[Key: Swarm]>([:])
+    struct State {
+        var torrents: [Key: Swarm] = [:]
+        /// The shard's own random numbers for picking peers (the system's cost a system call each).
+        var random = Xorshift(seed: UInt64.random(in: 1...UInt64.max))
+    }
+
+    let state = Mutex(State())
+}
+
+/// A small, fast pseudo-random generator (xorshift64*): good enough to pick peers, not for secrets.
+struct Xorshift: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
+
+    mutating func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 0x2545_F491_4F6C_DD1D
+    }
 }
 
 /// 20 bytes (an info-hash or a peer id) as three integers: cheap to hash and compare.
@@ -230,14 +250,14 @@ private struct Swarm {
 
     /// Up to `count` peers other than `asker`, chosen at random: a walk from a random start by a
     /// random step prime to the number of peers, so every peer is equally likely and none twice.
-    func pick(_ count: Int, except asker: Key) -> [CompactPeer] {
+    func pick(_ count: Int, except asker: Key, using random: inout some RandomNumberGenerator) -> [CompactPeer] {
         let others = peers.count - (positions[asker] == nil ? 0 : 1)
         guard count > 0, others > 0 else { return [] }
         var chosen: [CompactPeer] = []
         chosen.reserveCapacity(min(count, others))
         let total = peers.count
-        var position = Int.random(in: 0..<total)
-        var step = total == 1 ? 1 : Int.random(in: 1..<total)
+        var position = Int.random(in: 0..<total, using: &random)
+        var step = total == 1 ? 1 : Int.random(in: 1..<total, using: &random)
         while Self.greatestCommonDivisor(step, total) != 1 { step = step % (total - 1) + 1 }
         var visited = 0
         while visited < total, chosen.count < count {
