@@ -10,6 +10,8 @@ struct BitTorrentFrontEnds {
     var udp: UDPTrackerServer?
     /// Forgets peers that stopped announcing, while the tracker runs.
     var sweeping: Task<Void, Never>?
+    /// Their own threads (`-bittorrent-threads`), so neither protocol waits on the other's loop.
+    var group: MultiThreadedEventLoopGroup?
 
     func shutdown() async {
         await http?.shutdown()
@@ -28,9 +30,11 @@ extension TrackerCommand {
     }
 
     /// Starts the HTTP and UDP front ends that were asked for, over one ``TorrentSwarms``.
-    func startBitTorrent(classic: TrackerServer, metrics: TrackerMetrics, logger: Logger, group: EventLoopGroup) async throws -> BitTorrentFrontEnds {
+    func startBitTorrent(classic: TrackerServer, metrics: TrackerMetrics, logger: Logger) async throws -> BitTorrentFrontEnds {
         var frontEnds = BitTorrentFrontEnds()
         guard httpPort != nil || udpPort != nil else { return frontEnds }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: bitTorrentThreads)
+        frontEnds.group = group
         let swarms = TorrentSwarms(settings: swarmSettings)
         if let httpPort {
             var limits = HTTPTrackerLimits()

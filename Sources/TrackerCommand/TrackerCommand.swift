@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Logging
+import NIOCore
 import NIOPosix
 import SwarmCore
 import SwarmProtocol
@@ -89,6 +90,12 @@ struct TrackerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-ip-param", withSingleDash: true), help: "Use the address an HTTP announce names in ip= instead of the one it came from.")
     var allowIPParameter = false
 
+    @Option(
+        name: .customLong("bittorrent-threads", withSingleDash: true),
+        help: "Event-loop threads serving -http-port and -udp-port, apart from the classic ones (default: one per core)."
+    )
+    var bitTorrentThreads = System.coreCount
+
     @Option(name: .customLong("http-timeout", withSingleDash: true), help: "Seconds an HTTP client has to send a whole request (and to start the next).")
     var httpTimeout = 10.0
 
@@ -122,6 +129,7 @@ struct TrackerCommand: AsyncParsableCommand {
             throw ValidationError("-min-interval must be from 0 to -announce-interval (\(announceInterval)), not \(minInterval).")
         }
         guard (1...10_000).contains(maxNumwant) else { throw ValidationError("-max-numwant must be from 1 to 10000, not \(maxNumwant).") }
+        guard (1...256).contains(bitTorrentThreads) else { throw ValidationError("-bittorrent-threads must be from 1 to 256, not \(bitTorrentThreads).") }
         guard httpTimeout > 0 else { throw ValidationError("-http-timeout must be above 0, not \(httpTimeout).") }
     }
 
@@ -160,7 +168,7 @@ struct TrackerCommand: AsyncParsableCommand {
             throw TrackerFailure(description: ListenFailure(host: host, port: port, error: error).message(portFlag: "-port"))
         }
         logger.notice("tracker listening on \(server.localAddress) (quorum \(quorum))")
-        let bitTorrent = try await startBitTorrent(classic: server, metrics: metrics, logger: logger, group: group)
+        let bitTorrent = try await startBitTorrent(classic: server, metrics: metrics, logger: logger)
         let signals = SignalTrap(signals: SignalTrap.stopSignals) { signal in
             logger.notice("signal \(signal): stopping")
             Task {
@@ -174,6 +182,7 @@ struct TrackerCommand: AsyncParsableCommand {
         monitoring.cancel()
         reporting.cancel()
         bitTorrent.sweeping?.cancel()
+        try? await bitTorrent.group?.shutdownGracefully()
         signals.cancel()
         try? await group.shutdownGracefully()
     }

@@ -13,10 +13,11 @@ import TorrentProtocol
 import Glibc
 #endif
 
-/// One tracker process's three front ends (classic, HTTP, UDP) on one event loop, as `tracker`
-/// runs them by default, started in the test's process.
+/// One tracker process's three front ends as `tracker` runs them: classic on one event loop,
+/// HTTP and UDP on a group of their own (one thread per core), in the test's process.
 final class TrackerUnderTest: Sendable {
     let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let bitTorrentGroup = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
     let metrics = TrackerMetrics()
     let swarms: TorrentSwarms
     let classic: TrackerServer
@@ -41,8 +42,8 @@ final class TrackerUnderTest: Sendable {
                 snapshot.registrations = registry.registrationCount
                 snapshot.connections[.classic] = classicServer.openConnections
                 return snapshot
-            }, limits: limits, logger: logger, group: group)
-        udp = try await UDPTrackerServer.start(host: "127.0.0.1", port: 0, swarms: swarms, metrics: metrics, logger: logger, group: group)
+            }, limits: limits, logger: logger, group: bitTorrentGroup)
+        udp = try await UDPTrackerServer.start(host: "127.0.0.1", port: 0, swarms: swarms, metrics: metrics, logger: logger, group: bitTorrentGroup)
     }
 
     var httpPort: Int { http.localAddress.port! }
@@ -54,6 +55,7 @@ final class TrackerUnderTest: Sendable {
         await udp.shutdown()
         await classic.shutdown()
         try? await group.shutdownGracefully()
+        try? await bitTorrentGroup.shutdownGracefully()
     }
 
     /// Whether metric `name` reaches `value` within five seconds (it is counted on the event
