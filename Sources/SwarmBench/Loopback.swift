@@ -157,17 +157,26 @@ enum Loopback {
     /// `seconds`, each connection asking again as soon as it is answered; the latencies in ms.
     /// One thread drives them all with `poll(2)`, as load generators such as wrk do, so the
     /// figure is the server's and not the cost of switching between many blocked threads.
-    static func roundTrips(port: Int, connections: Int, seconds: Int) throws -> [Double] {
+    /// With `chunks` above 1, each question names a chunk from 1 to `chunks` at random (65,536
+    /// questions made beforehand, asked in turn).
+    static func roundTrips(port: Int, connections: Int, seconds: Int, chunks: Int = 1) throws -> [Double] {
         var links = (0..<connections).map { _ in pollfd(fd: LoopbackSocket.connected(port: port) ?? -1, events: Int16(POLLIN), revents: 0) }
         defer { for link in links where link.fd >= 0 { close(link.fd) } }
         guard links.allSatisfy({ $0.fd >= 0 }) else { throw BenchError("cannot open \(connections) connections to port \(port)") }
-        let question = Array("WHERE_CHUNK,1\n".utf8)
+        var generator = SplitMix64(seed: 7)
+        let questions = (0..<(chunks > 1 ? 65_536 : 1)).map { _ in Array("WHERE_CHUNK,\(1 + Int(generator.next() % UInt64(chunks)))\n".utf8) }
+        var next = 0
+        func nextQuestion() -> [UInt8] {
+            next = (next + 1) % questions.count
+            return questions[next]
+        }
         var asked = [ContinuousClock.Instant](repeating: .now, count: connections)
         var latencies: [Double] = []
         latencies.reserveCapacity(2_000_000)
         var buffer = [UInt8](repeating: 0, count: 4096)
         for (position, link) in links.enumerated() {
             asked[position] = .now
+            let question = nextQuestion()
             guard write(link.fd, question, question.count) == question.count else { throw BenchError("port \(port) closed a connection") }
         }
         let end = ContinuousClock.now + .seconds(seconds)
@@ -181,6 +190,7 @@ enum Loopback {
                 let now = ContinuousClock.now
                 latencies.append((now - asked[position]).milliseconds)
                 asked[position] = now
+                let question = nextQuestion()
                 guard write(links[position].fd, question, question.count) == question.count else { throw BenchError("port \(port) closed a connection") }
             }
         }

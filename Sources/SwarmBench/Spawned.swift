@@ -158,6 +158,15 @@ final class Spawned: @unchecked Sendable {
         return kibibytes * 1024
     }
 
+    /// Its resident memory now (`VmRSS`), bytes, if it is running.
+    func resident() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kibibytes = line.split(whereSeparator: \.isWhitespace).dropFirst().first.flatMap({ Int($0) })
+        else { return nil }
+        return kibibytes * 1024
+    }
+
     /// CPU time used so far by all its threads, user and system (10 ms steps), if it is running.
     func cpuTime() -> Duration? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -27,6 +27,12 @@ struct SwarmBench: ParsableCommand {
     @Option(name: .customLong("many-chunks", withSingleDash: true), help: "Chunks of 1 KiB one client fetches to show what a chunk costs (and a tenth as many).")
     var manyChunks = 20_000
 
+    @Option(
+        name: .customLong("registry-size", withSingleDash: true),
+        help: "Classic registrations the registry-growth scenario holds (against a thousandth as many); BitTorrent peers: a tenth of it."
+    )
+    var registrySize = 1_000_000
+
     @Option(name: .customLong("seconds", withSingleDash: true), help: "Duration of the tracker round-trip run.")
     var seconds = 10
 
@@ -40,7 +46,7 @@ struct SwarmBench: ParsableCommand {
     var only: String?
 
     func validate() throws {
-        for (flag, value) in [("-mib", mebibytes), ("-chunks", chunks), ("-clients", clients), ("-startup-chunks", startupChunks), ("-many-chunks", manyChunks), ("-seconds", seconds), ("-runs", runs)]
+        for (flag, value) in [("-mib", mebibytes), ("-chunks", chunks), ("-clients", clients), ("-startup-chunks", startupChunks), ("-many-chunks", manyChunks), ("-registry-size", registrySize), ("-seconds", seconds), ("-runs", runs)]
         where value < 1 {
             throw ValidationError("\(flag) must be at least 1, not \(value)")
         }
@@ -95,6 +101,8 @@ struct SwarmBench: ParsableCommand {
                 rows.append(try bench.torrentOneToOne(mebibytes: max(1, mebibytes / 4), runs: runs))
             case .torrentMemory:
                 rows.append(try bench.torrentMemory(mebibytes: mebibytes * 4))
+            case .registryGrowth:
+                rows += try bench.registryGrowth(size: registrySize, seconds: seconds)
             case .announces:
                 rows.append(try bench.announceRace(connections: 50, torrents: 1000, seconds: seconds, runs: runs))
             }
@@ -111,6 +119,7 @@ struct SwarmBench: ParsableCommand {
 enum Scenario: String, CaseIterable {
     case transfer, swarm, sha1, bigChunk = "big-chunk", startup, manyChunks = "many-chunks", tracker, ui, torrent
     case torrentTransfer = "torrent-transfer", torrentMemory = "torrent-memory", announces
+    case registryGrowth = "registry-growth"
 }
 
 /// One line of the results table.

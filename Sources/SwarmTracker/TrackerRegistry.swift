@@ -51,6 +51,9 @@ public final class TrackerRegistry: Sendable {
         var answers: [ChunkIndex: WireAnswer] = [:]
     }
 
+    /// The most rendered answers kept at once.
+    static let answerCacheLimit = 16_384
+
     /// How many holders must agree on a digest before a chunk is listed.
     public let quorum: Int
     private let state = Mutex(State())
@@ -101,6 +104,9 @@ public final class TrackerRegistry: Sendable {
                 return WireAnswer(.chunkLocationUnknown(index))
             }
             let rendered = WireAnswer(answer(for: index, from: list))
+            // Kept for the chunks asked most recently only: a cache as large as a registry of
+            // millions costs more memory and cache misses than rendering again saves.
+            if state.answers.count >= Self.answerCacheLimit { state.answers.removeAll(keepingCapacity: true) }
             state.answers[index] = rendered
             return rendered
         }

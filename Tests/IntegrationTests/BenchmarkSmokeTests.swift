@@ -8,7 +8,7 @@ import Testing
         let workspace = try Workspace()
         let bench = try workspace.start(
             "bench", Paths.binaries.appendingPathComponent("swarm-bench"),
-            ["-mib", "8", "-chunks", "4", "-clients", "3", "-startup-chunks", "1000", "-many-chunks", "200", "-seconds", "1", "-runs", "2"]
+            ["-mib", "8", "-chunks", "4", "-clients", "3", "-startup-chunks", "1000", "-many-chunks", "200", "-registry-size", "20000", "-seconds", "1", "-runs", "2"]
         )
         await waitUntil("the benchmark finishes", timeout: .seconds(180)) { !bench.isRunning }
         #expect(bench.process.terminationStatus == 0, "\(bench.output)")
@@ -16,13 +16,17 @@ import Testing
         let scenarios = [
             "1 seeder -> 1 client", "1 seeder -> 3 clients", "SHA-1", "one client fetching one", "start-up",
             "one client fetching 200 chunks", "tracker WHERE_CHUNK", "terminal UI", "libtorrent seeder -> our client",
-            "our seeder -> our client", "one client fetching a 32 MiB torrent",
+            "our seeder -> our client", "one client fetching a 32 MiB torrent", "announces over HTTP", "classic registry", "BitTorrent registry",
         ]
         #expect(rows.count == scenarios.count, "one row per scenario: \(bench.output)")
         for (row, scenario) in zip(rows, scenarios) {
             #expect(row.contains(scenario), "\(scenario) in \(row)")
-            if scenario.contains("torrent") || scenario.hasPrefix("libtorrent"), !TorrentTools.available {
+            if scenario.contains("torrent") || scenario.hasPrefix("libtorrent") || scenario.hasPrefix("announces"), !TorrentTools.available {
                 #expect(row.contains("not run: needs"))
+                continue
+            }
+            if scenario.hasPrefix("BitTorrent registry") || scenario.hasPrefix("announces"), !FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") {
+                #expect(row.contains("not run: needs wrk"))
                 continue
             }
             // The last column starts with the measured figure: a ratio, MiB, seconds or percent
