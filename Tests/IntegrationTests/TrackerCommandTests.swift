@@ -9,6 +9,14 @@ import Testing
         (["-threads", "0"], "-threads must be from 1 to 256"),
         (["-max-connections", "0"], "-max-connections and -max-registrations must be positive"),
         (["-stats-interval=-1"], "-stats-interval must be 0 (none) or more"),
+        (["-http-port", "70000"], "-http-port 70000 is not a port"),
+        (["-udp-port", "0"], "-udp-port 0 is not a port"),
+        (["-port", "6000", "-http-port", "6000"], "-http-port 6000 is the classic -port too"),
+        (["-announce-interval", "0"], "-announce-interval must be at least 1 second"),
+        (["-min-interval", "5000"], "-min-interval must be from 0 to -announce-interval (1800)"),
+        (["-max-numwant", "0"], "-max-numwant must be from 1 to 10000"),
+        (["-bittorrent-threads", "0"], "-bittorrent-threads must be from 1 to 256"),
+        (["-http-timeout", "0"], "-http-timeout must be above 0"),
     ])
     func badFlagValueIsRefusedByName(_ arguments: [String], _ expected: String) async throws {
         let workspace = try Workspace()
