@@ -50,6 +50,8 @@ struct MagnetTests {
             [TorrentTools.libtorrentPeer.path, "--magnet", "magnet:?xt=urn:btih:\(fixture.infoHash)", "--save", workspace.root.appendingPathComponent("leech").path,
              "--port", "\(freePort())", "--peer", "127.0.0.1:\(port)", "--timeout", "60"])
         await waitUntil("libtorrent completes from a bare magnet link", timeout: .seconds(60)) { leecher.output.contains("SEEDING") }
+        // libtorrent says it seeds once every piece checked; its files may be written a moment later.
+        await waitUntil("libtorrent's files are whole", timeout: .seconds(20)) { workspace.holdsContent(fixture, in: "leech") }
         #expect(workspace.holdsContent(fixture, in: "leech"), "\(leecher.output)")
         await workspace.tearDown()
     }

@@ -66,17 +66,19 @@ extension ChunkFetcherTests {
     @Test(arguments: ["127.0.0.1", "localhost"])
     func chunkConnectionsReadOncePerWakeUp(host: String) async throws {
         // A server that waits long for the request: a busy machine must not close the connection
-        // before the test has looked at it. It listens on both families where it can: "localhost"
-        // may resolve to ::1 first, and another test's server may hold the same port there.
-        let start = { (address: String) in
-            try await PeerServer.start(host: address, port: 0, lookup: { _ in nil }, onServe: { _ in }, requestTimeout: .seconds(600))
+        // before the test has looked at it.
+        let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in }, requestTimeout: .seconds(600))
+        // "localhost" may resolve to ::1 first, where another test's server may hold the same
+        // port number and close what reaches it: a connection found closed is tried again, at
+        // most five times.
+        var option: ChannelOptions.Types.MaxMessagesPerReadOption.Value?
+        for _ in 1...5 where option == nil {
+            let channel = try await ChunkFetcher().connect(host: host, port: server.localAddress.port!)
+            // NIO's default is 4, and as many pooled receive buffers, each copied whole when added.
+            option = try? await channel.channel.getOption(ChannelOptions.maxMessagesPerRead)
+            try? await channel.channel.close()
         }
-        let server: PeerServer
-        do { server = try await start("::") } catch { server = try await start("127.0.0.1") }
-        let channel = try await ChunkFetcher().connect(host: host, port: server.localAddress.port!)
-        // NIO's default is 4, and as many pooled receive buffers, each copied whole when added.
-        #expect(try await channel.channel.getOption(ChannelOptions.maxMessagesPerRead) == 1)
-        try await channel.channel.close()
+        #expect(option == 1)
         await server.shutdown()
     }
 }

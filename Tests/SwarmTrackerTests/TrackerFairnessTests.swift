@@ -55,7 +55,7 @@ import Glibc
     @Test func classicQuestionsAreAnsweredWhileHTTPAnnouncesFlood() async throws {
         let tracker = try await TrackerUnderTest()
         let (http, classic) = (tracker.httpPort, tracker.classicPort)
-        let served = await Self.whileFlooding(connections: 8, seconds: 3) { until in
+        let served = await Self.whileFlooding(connections: 4, seconds: 2) { until in
             guard let socket = LoopbackSocket.connected(port: http, readTimeout: .seconds(5)) else { return }
             defer { close(socket) }
             var peer = Int.random(in: 0..<1_000_000)
@@ -81,7 +81,7 @@ import Glibc
     @Test func httpAnnouncesAreAnsweredWhileClassicQuestionsFlood() async throws {
         let tracker = try await TrackerUnderTest()
         let (http, classic) = (tracker.httpPort, tracker.classicPort)
-        let served = await Self.whileFlooding(connections: 8, seconds: 3) { until in
+        let served = await Self.whileFlooding(connections: 4, seconds: 2) { until in
             guard let socket = LoopbackSocket.connected(port: classic, readTimeout: .seconds(5)) else { return }
             defer { close(socket) }
             // Fifty questions at a time, as a busy client pipelines them.
