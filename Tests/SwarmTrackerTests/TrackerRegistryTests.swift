@@ -89,4 +89,23 @@ import Testing
         registry.forget(holder: Self.peer(6001))
         #expect(registry.wireAnswer(for: three).text == "CHUNK_LOCATION_UNKNOWN,3")
     }
+
+    /// Registrations are stored compactly (holders numbered, digests as raw bytes, one holder
+    /// inline): every answer and count must still be exact, and a forgotten holder's number,
+    /// reused by another, must not bring the first back.
+    @Test func compactStorageKeepsAnswersAndCountsExact() {
+        let registry = TrackerRegistry()
+        let digest = SHA1Digest(hex: "0123456789abcdef0f1e2d3c4b5a69788796a5b4")!
+        registry.register(ChunkIndex(9), digest, holder: Self.peer(7001))
+        #expect(registry.wireAnswer(for: ChunkIndex(9)).text == "GET_CHUNK_FROM,9,0123456789abcdef0f1e2d3c4b5a69788796a5b4,127.0.0.1,7001")
+        #expect(registry.digests(for: ChunkIndex(9)).map(\.digest) == [digest])
+        registry.register(ChunkIndex(10), digest, holder: Self.peer(7001))
+        #expect(registry.registrationCount == 2 && registry.chunkCount == 2 && registry.holders == [Self.peer(7001)])
+        #expect(registry.forget(holder: Self.peer(7001)) == 2)
+        registry.register(ChunkIndex(11), Self.good, holder: Self.peer(7002))
+        #expect(registry.holders == [Self.peer(7002)] && registry.registrationCount == 1)
+        #expect(registry.answer(for: ChunkIndex(9)) == .chunkLocationUnknown(ChunkIndex(9)))
+        #expect(registry.answer(for: ChunkIndex(11)) == .getChunkFrom(ChunkIndex(11), Self.good, holders: [Self.peer(7002)]))
+        #expect(registry.forget(holder: Self.peer(7001)) == 0, "a forgotten holder has nothing left")
+    }
 }
