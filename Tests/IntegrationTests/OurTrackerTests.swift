@@ -178,3 +178,63 @@ enum AnnounceEncoding {
         return text
     }
 }
+
+/// The tracker's BitTorrent flags end to end, with no other client: IPv6 peers in `peers6`,
+/// `event=stopped`, and expiry after two intervals of `-announce-interval 1`.
+@Suite struct TrackerAnnounceFlagsTests {
+    /// The body of `GET url` fetched by Python's urllib (which speaks IPv6).
+    static func fetch(_ url: String) throws -> Data {
+        let fetcher = Process()
+        let output = Pipe()
+        fetcher.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        fetcher.arguments = ["python3", "-c", "import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=10).read())", url]
+        fetcher.standardOutput = output
+        try fetcher.run()
+        let body = output.fileHandleForReading.readDataToEndOfFile()
+        fetcher.waitUntilExit()
+        guard fetcher.terminationStatus == 0 else { throw OurTrackerTests.HTTPFailure("cannot fetch \(url)") }
+        return body
+    }
+
+    static func announce(peer: Int, extra: String = "") -> String {
+        "/announce?info_hash=\(String(repeating: "%02", count: 20))&peer_id=\(String(format: "-TT0001-%012d", peer))&port=\(7000 + peer)&left=5\(extra)"
+    }
+
+    static func peers(_ port: Int) throws -> Double? {
+        String(decoding: try OurTrackerTests.get(port: port, "/metrics"), as: UTF8.self).split(separator: "\n")
+            .first { $0.hasPrefix("swarm_tracker_peers ") }.flatMap { Double($0.split(separator: " ").last!) }
+    }
+
+    @Test(.enabled(if: isListenable(host: "::1"), "needs IPv6 on loopback"))
+    func ipv6PeersStoppedPeersAndExpiry() async throws {
+        let workspace = try Workspace()
+        let http = freePort()
+        _ = try await workspace.startTracker(arguments: ["-host", "::", "-http-port", "\(http)", "-announce-interval", "1", "-min-interval", "0"])
+        await waitUntil("the HTTP front end listens") { isListening(port: http) }
+        _ = try OurTrackerTests.get(port: http, Self.announce(peer: 1))  // from 127.0.0.1
+        _ = try Self.fetch("http://[::1]:\(http)\(Self.announce(peer: 2))")  // from ::1
+        let both = try OurTrackerTests.get(port: http, Self.announce(peer: 3))
+        #expect(both.range(of: Data("5:peers6:".utf8) + Data([127, 0, 0, 1, 0x1b, 0x59])) != nil, "peer 1 in peers: \(both)")
+        #expect(both.range(of: Data("6:peers618:".utf8) + Data([UInt8](repeating: 0, count: 15) + [1, 0x1b, 0x5a])) != nil, "peer 2 in peers6: \(both)")
+        _ = try Self.fetch("http://[::1]:\(http)\(Self.announce(peer: 2, extra: "&event=stopped"))")
+        let after = try OurTrackerTests.get(port: http, Self.announce(peer: 3))
+        #expect(after.range(of: Data("6:peers6".utf8)) == nil && after.range(of: Data("10:incompletei2e".utf8)) != nil, "peer 2 gone: \(String(decoding: after, as: UTF8.self))")
+        // Nobody announces again: two intervals (2 s) later the sweep has dropped them all.
+        await waitUntil("silent peers expire", timeout: .seconds(15)) { (try? Self.peers(http)) == 0 }
+        #expect(try Self.peers(http) == 0)
+        await workspace.tearDown()
+    }
+}
+
+/// Whether a TCP socket can be bound to `host` (e.g. "::1" where the machine has IPv6 loopback).
+func isListenable(host: String) -> Bool {
+    let descriptor = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in6()
+    address.sin6_family = sa_family_t(AF_INET6)
+    guard inet_pton(AF_INET6, host, &address.sin6_addr) == 1 else { return false }
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+    } == 0
+}
