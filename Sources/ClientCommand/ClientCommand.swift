@@ -96,8 +96,23 @@ struct ClientCommand: AsyncParsableCommand {
     @Flag(name: .customLong("demo", withSingleDash: true), help: "Run a whole swarm in this process: a tracker, simulated peers, and this client.")
     var demo = false
 
-    @Option(name: .customLong("chunks", withSingleDash: true), help: "Chunks in the demo's file.")
-    var chunks = 64
+    @Option(
+        name: .customLong("chunks", withSingleDash: true),
+        help: "With -folder: the number of chunks of the file to fetch, for a folder without local_chunks.txt (made with an empty list). With -demo: chunks in the demo's file (64)."
+    )
+    var chunks: Int?
+
+    @Option(name: .customLong("share", withSingleDash: true), help: "Split this file into -folder (new or empty) as chunk_1..N and local_chunks.txt, then serve it.")
+    var share: String?
+
+    @Option(name: .customLong("chunk-size", withSingleDash: true), help: "With -share: KiB per chunk (default 4096).")
+    var chunkSize: Int?
+
+    @Option(
+        name: .customLong("assemble", withSingleDash: true),
+        help: "Once every chunk is held, write them in order to this file (never partial); with -exit-when-complete, exit after."
+    )
+    var assemble: String?
 
     @Option(name: .customLong("peers", withSingleDash: true), help: "Simulated peers in the demo.")
     var peers = 5
@@ -107,7 +122,15 @@ struct ClientCommand: AsyncParsableCommand {
             try validateMakeTorrent()
             return
         }
+        if share != nil, chunks != nil { throw ValidationError("-share and -chunks cannot be used together: -share makes the list from the file.") }
+        if share != nil, torrent != nil || magnet != nil || demo { throw ValidationError("-share is for a chunk folder: not with -torrent, -magnet or -demo.") }
+        if assemble != nil, torrent != nil || magnet != nil || demo { throw ValidationError("-assemble is for a chunk folder: not with -torrent, -magnet or -demo.") }
+        if let assemble, let problem = SharedFile.problemAssembling(into: assemble) { throw ValidationError(problem + ".") }
+        if chunkSize != nil, share == nil { throw ValidationError("-chunk-size goes with -share.") }
+        if let chunkSize, !(1...1_048_576).contains(chunkSize) { throw ValidationError("-chunk-size must be from 1 to 1048576 KiB, not \(chunkSize).") }
+        if let chunks, !(1...ChunkIndex.maximum).contains(chunks) { throw ValidationError("-chunks must be from 1 to \(ChunkIndex.maximum), not \(chunks).") }
         if demo {
+            let chunks = chunks ?? 64
             guard (1...100_000).contains(chunks) else { throw ValidationError("-chunks must be from 1 to 100000, not \(chunks).") }
             guard (1...50).contains(peers) else { throw ValidationError("-peers must be from 1 to 50, not \(peers).") }
         } else {
@@ -158,7 +181,7 @@ struct ClientCommand: AsyncParsableCommand {
         SignalTrap.ignoreBrokenPipes()
         MemoryReuse.keepFreedMemory()
         if demo {
-            try await Demo(chunks: chunks, peers: peers, startPaused: paused, showsInterface: showsInterface).run()
+            try await Demo(chunks: chunks ?? 64, peers: peers, startPaused: paused, showsInterface: showsInterface).run()
             return
         }
         if let torrent {
@@ -173,6 +196,7 @@ struct ClientCommand: AsyncParsableCommand {
             try await MakeTorrentRun(path: makeTorrent, announce: announce, pieceKiB: pieceSize, isPrivate: isPrivate, output: output!).run()
             return
         }
+        try prepareFolder()
         let store = try ChunkStore.open(folder: folder!)
         let logFile = try LogFile()
         let logger = Logger(label: name!) { LineLogHandler.seed(name: $0, file: logFile) }
@@ -190,6 +214,18 @@ struct ClientCommand: AsyncParsableCommand {
         configuration.uploadLimit = uploadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
         configuration.fetcher.downloadLimit = downloadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
         let swarm = Swarm(configuration: configuration, store: store, logger: logger)
-        try await ClientSession(swarm: swarm, name: name!, tracker: tracker, showsInterface: showsInterface).run()
+        var session = ClientSession(swarm: swarm, name: name!, tracker: tracker, showsInterface: showsInterface)
+        if let assemble, let folder {
+            session.onComplete = {
+                do {
+                    // The list names the last chunks only once it is written.
+                    try await store.flush()
+                    return .assembled(path: assemble, bytes: try SharedFile.assemble(folder: folder, into: assemble))
+                } catch {
+                    return .problem("cannot assemble \(assemble): \(error)")
+                }
+            }
+        }
+        try await session.run()
     }
 }

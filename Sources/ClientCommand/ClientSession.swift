@@ -18,6 +18,26 @@ struct ClientSession {
     /// The process's trap of the stop signals, if its owner made one already (the demo, which
     /// removes its folder after the session); otherwise the session traps them itself.
     var signals: SignalTrap?
+    /// Run once every chunk is held, before the session goes on (or ends); the event it gives
+    /// is shown like the engine's.
+    var onComplete: (@Sendable () async -> SwarmEvent)?
+
+    /// The engine's events, with ``onComplete`` run when the `complete` event passes.
+    private var events: AsyncStream<SwarmEvent> {
+        guard let onComplete else { return swarm.events }
+        let (stream, continuation) = AsyncStream.makeStream(of: SwarmEvent.self)
+        Task { [swarm] in
+            var done = false
+            for await event in swarm.events {
+                continuation.yield(event)
+                guard case .complete = event, !done else { continue }
+                done = true
+                continuation.yield(await onComplete())
+            }
+            continuation.finish()
+        }
+        return stream
+    }
 
     /// Sends the stop signals to `handler`: through the owner's trap, or a trap of its own, which
     /// the caller cancels once the engine is done.
@@ -38,7 +58,7 @@ struct ClientSession {
             var initial = UIState()
             initial.trackerAddress = tracker
             initial.name = name
-            await ui.run(events: swarm.events, initial: initial) { [swarm] command in
+            await ui.run(events: events, initial: initial) { [swarm] command in
                 await Self.perform(command, on: swarm)
             }
             engine.cancel()
@@ -46,8 +66,8 @@ struct ClientSession {
             // shell of a closed terminal sends SIGHUP again to its jobs.
             _ = await engine.result
         } else {
-            let printer = Task { [name, swarm] in
-                for await event in swarm.events {
+            let printer = Task { [name, events] in
+                for await event in events {
                     guard let line = event.logLine else { continue }
                     LogFile.standardOutput.append(line: "[\(name)] \(line)")
                 }

@@ -52,6 +52,8 @@ extension SwarmEvent {
             return "complete: all \(total) chunks held"
         case .problem(let text):
             return "problem: \(text)"
+        case .assembled(let path, let bytes):
+            return "assembled \(path): \(bytes) bytes"
         }
     }
 

@@ -52,6 +52,8 @@ public enum SwarmEvent: Sendable, Equatable {
     case complete(total: Int)
     /// Something went wrong that the user should see (a disk error, say).
     case problem(String)
+    /// The chunks were written in order to a file (`-assemble`).
+    case assembled(path: String, bytes: Int64)
 }
 
 /// A BitTorrent peer as the peers pane shows it.

@@ -129,7 +129,7 @@ extension UIState {
             paused = isPaused
         case .complete:
             complete = true
-        case .problem, .checked:
+        case .problem, .checked, .assembled:
             break
         }
         if let line = LogLine(event) { append(LogEntry(time: now, line: line, isProblem: Self.isProblem(event), isDetail: Self.isDetail(event))) }

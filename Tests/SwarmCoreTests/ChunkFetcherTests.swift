@@ -40,13 +40,22 @@ import Testing
 }
 
 extension ChunkFetcherTests {
+    /// A fetcher whose connections are not closed as stalled for ten minutes: these tests only
+    /// look at a connection's options, which on a machine busy with the rest of the suite can
+    /// take longer than the usual 10 s of silence.
+    static var patientFetcher: ChunkFetcher {
+        var fetcher = ChunkFetcher()
+        fetcher.stallTimeout = .seconds(600)
+        return fetcher
+    }
+
     /// Chunk connections get a fixed 2 MiB receive buffer where the system grants one, and are
     /// left to the kernel's auto-tuning where it would cut the request short.
     @Test func chunkConnectionsAskForTheirReceiveBufferWhereGranted() async throws {
         // A server that waits long for the request: a busy machine must not close the connection
         // before the test has looked at it.
         let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in }, requestTimeout: .seconds(600))
-        let channel = try await ChunkFetcher().connect(host: "127.0.0.1", port: server.localAddress.port!)
+        let channel = try await Self.patientFetcher.connect(host: "127.0.0.1", port: server.localAddress.port!)
         let granted = Int(try await channel.channel.getOption(ChannelOptions.socketOption(.so_rcvbuf)) as SocketOptionValue)
         let maximum = try FileSystem.readText("/proc/sys/net/core/rmem_max").filter(\.isNumber)
         if let maximum = Int(maximum), maximum >= ChunkFetcher.receiveBufferSize {
@@ -73,7 +82,7 @@ extension ChunkFetcherTests {
         // most five times.
         var option: ChannelOptions.Types.MaxMessagesPerReadOption.Value?
         for _ in 1...5 where option == nil {
-            let channel = try await ChunkFetcher().connect(host: host, port: server.localAddress.port!)
+            let channel = try await Self.patientFetcher.connect(host: host, port: server.localAddress.port!)
             // NIO's default is 4, and as many pooled receive buffers, each copied whole when added.
             option = try? await channel.channel.getOption(ChannelOptions.maxMessagesPerRead)
             try? await channel.channel.close()
@@ -98,7 +107,7 @@ extension ChunkFetcherTests {
         // A server that waits long for the request: a busy machine must not close the connection
         // before the test has looked at it.
         let server = try await PeerServer.start(host: "127.0.0.1", port: 0, lookup: { _ in nil }, onServe: { _ in }, requestTimeout: .seconds(600))
-        let channel = try await ChunkFetcher().connect(host: "127.0.0.1", port: server.localAddress.port!, firstRead: 8192)
+        let channel = try await Self.patientFetcher.connect(host: "127.0.0.1", port: server.localAddress.port!, firstRead: 8192)
         let allocator = try await channel.channel.getOption(ChannelOptions.recvAllocator) as? AdaptiveRecvByteBufferAllocator
         #expect(allocator?.initial == 8192)
         #expect(allocator?.maximum == 1 << 20)

@@ -73,14 +73,26 @@ final class TrackerUnderTest: Sendable {
     }
 }
 
-/// Blocking HTTP and UDP exchanges with a tracker on 127.0.0.1, each bounded by a read timeout.
+/// Runs blocking `work` on a thread of its own, never on the threads the tests' tasks share (as
+/// many as cores): a test blocked there for seconds holds up every other test's tasks, and
+/// connections waiting on them time out.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
+    }
+}
+
+/// HTTP and UDP exchanges with a tracker on 127.0.0.1, each bounded by a read timeout, run on
+/// threads of their own.
 enum Probe {
     /// Sends `request` as it is; the whole answer (status line, headers, body) once the server
     /// has sent `Content-Length` bytes of body or closed, and whether it closed.
-    static func http(port: Int, _ request: [UInt8], timeout: Duration = .seconds(10)) -> (text: String, closed: Bool) {
-        guard let socket = LoopbackSocket.connected(port: port, readTimeout: timeout) else { return ("refused", true) }
-        defer { close(socket) }
-        return http(on: socket, request)
+    static func http(port: Int, _ request: [UInt8], timeout: Duration = .seconds(10)) async -> (text: String, closed: Bool) {
+        await onOwnThread {
+            guard let socket = LoopbackSocket.connected(port: port, readTimeout: timeout) else { return ("refused", true) }
+            defer { close(socket) }
+            return http(on: socket, request)
+        }
     }
 
     /// ``http(port:_:timeout:)`` on an open connection, which stays open for the next request.
@@ -105,12 +117,16 @@ enum Probe {
         }
     }
 
-    static func get(port: Int, _ target: String, headers: String = "") -> String {
-        http(port: port, Array("GET \(target) HTTP/1.1\r\nHost: t\r\n\(headers)\r\n".utf8)).text
+    static func get(port: Int, _ target: String, headers: String = "") async -> String {
+        await http(port: port, Array("GET \(target) HTTP/1.1\r\nHost: t\r\n\(headers)\r\n".utf8)).text
     }
 
     /// Sends one datagram; the answer, or nil when none came within `timeout`.
-    static func udp(port: Int, _ packet: ByteBuffer, timeout: Duration = .seconds(5)) -> ByteBuffer? {
+    static func udp(port: Int, _ packet: ByteBuffer, timeout: Duration = .seconds(5)) async -> ByteBuffer? {
+        await onOwnThread { udpNow(port: port, packet, timeout: timeout) }
+    }
+
+    private static func udpNow(port: Int, _ packet: ByteBuffer, timeout: Duration) -> ByteBuffer? {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(socket) }
         let (seconds, attoseconds) = timeout.components

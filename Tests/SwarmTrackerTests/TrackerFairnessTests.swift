@@ -25,18 +25,11 @@ import Glibc
     ) async -> Served {
         let until = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         return await withTaskGroup(of: Served?.self) { group in
-            for _ in 0..<connections { group.addTask { await Self.onThread { flood(until) }; return nil } }
-            group.addTask { await Self.onThread { probe(until) } }
+            for _ in 0..<connections { group.addTask { await onOwnThread { flood(until) }; return nil } }
+            group.addTask { await onOwnThread { probe(until) } }
             var served = Served()
             for await result in group { if let result { served = result } }
             return served
-        }
-    }
-
-    /// Runs blocking `work` on a thread of its own.
-    static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread { continuation.resume(returning: work()) }.start()
         }
     }
 

@@ -42,7 +42,7 @@ import Glibc
             let metric = "swarm_tracker_errors_total{protocol=\"http\",kind=\"\(kind)\"}"
             let before = tracker.metric(metric) ?? 0
             let started = ContinuousClock.now
-            let answer = Probe.http(port: tracker.httpPort, request)
+            let answer = await Probe.http(port: tracker.httpPort, request)
             #expect(answer.text.contains(expected), "\(name): \(answer.text.prefix(300))")
             #expect(ContinuousClock.now - started < .seconds(5), "\(name) answered within seconds")
             #expect(await tracker.waitForMetric(metric, toReach: before + 1), "\(name) counted as \(kind)")
@@ -53,29 +53,26 @@ import Glibc
 
     @Test func numwantOfABillionIsCappedNotRefused() async throws {
         let tracker = try await TrackerUnderTest()
-        for peer in 1...30 { _ = Probe.get(port: tracker.httpPort, Probe.announce(peer: peer)) }
-        let answer = Probe.get(port: tracker.httpPort, Probe.announce(peer: 31, extra: "&port=6881&left=10&compact=1&numwant=1000000000"))
+        for peer in 1...30 { _ = await Probe.get(port: tracker.httpPort, Probe.announce(peer: peer)) }
+        let answer = await Probe.get(port: tracker.httpPort, Probe.announce(peer: 31, extra: "&port=6881&left=10&compact=1&numwant=1000000000"))
         #expect(answer.contains("5:peers120:"), "20 peers of 6 bytes (the test's cap): \(answer.suffix(200))")
         await tracker.stop()
     }
 
     @Test func aClientSendingOneByteASecondIsDisconnected() async throws {
         let tracker = try await TrackerUnderTest(requestTimeout: .seconds(1))
-        let socket = try #require(LoopbackSocketConnection(port: tracker.httpPort))
+        let port = tracker.httpPort
         let started = ContinuousClock.now
-        var closed = false
-        for byte in "GET /announce?info_hash=".utf8 {
-            guard socket.send([byte]) else {
-                closed = true
-                break
+        let closed = await onOwnThread { () -> Bool in
+            guard let socket = LoopbackSocketConnection(port: port) else { return false }
+            for byte in "GET /announce?info_hash=".utf8 {
+                guard socket.send([byte]) else { return true }
+                if socket.closedWithin(.seconds(1)) { return true }
             }
-            if socket.closedWithin(.seconds(1)) {
-                closed = true
-                break
-            }
+            return false
         }
         #expect(closed, "still open after the whole dribble")
-        #expect(ContinuousClock.now - started < .seconds(4))
+        #expect(ContinuousClock.now - started < .seconds(8), "closed within seconds of the 1 s limit, even on a busy machine")
         #expect(await tracker.waitForMetric("swarm_tracker_errors_total{protocol=\"http\",kind=\"timeout\"}", toReach: 1))
         try await expectStillServing(tracker, after: "the slow client")
         await tracker.stop()
@@ -83,26 +80,26 @@ import Glibc
 
     @Test func badUDPPacketsGetAnErrorOrNothingNeverPeers() async throws {
         let tracker = try await TrackerUnderTest()
-        _ = Probe.get(port: tracker.httpPort, Probe.announce(peer: 1))
+        _ = await Probe.get(port: tracker.httpPort, Probe.announce(peer: 1))
         // Three bytes: nothing to answer with.
-        #expect(Probe.udp(port: tracker.udpPort, ByteBuffer(bytes: [1, 2, 3]), timeout: .milliseconds(300)) == nil)
+        #expect(await Probe.udp(port: tracker.udpPort, ByteBuffer(bytes: [1, 2, 3]), timeout: .milliseconds(300)) == nil)
         var wrongMagic = ByteBuffer()
         wrongMagic.writeMultipleIntegers(UInt64(0x1234), UInt32(0), UInt32(9))
-        #expect(try Self.error(Probe.udp(port: tracker.udpPort, wrongMagic)) == "connect without BEP 15's protocol id")
+        #expect(try Self.error(await Probe.udp(port: tracker.udpPort, wrongMagic)) == "connect without BEP 15's protocol id")
         let request = AnnounceRequest(
             infoHash: InfoHash(bytes: [UInt8](repeating: 1, count: 20))!, peerID: Array("-TT0001-000000000002".utf8), port: 6882, uploaded: 0, downloaded: 0,
             left: 5, event: .started, numberWanted: 10)
         let forged = UDPTrackerPacket.announce(request, connectionID: 0xdead_beef, transaction: 3, key: 1)
-        #expect(try Self.error(Probe.udp(port: tracker.udpPort, forged)) == "unknown or expired connection id: connect again")
+        #expect(try Self.error(await Probe.udp(port: tracker.udpPort, forged)) == "unknown or expired connection id: connect again")
         var unknown = ByteBuffer()
         unknown.writeMultipleIntegers(UInt64(1), UInt32(7), UInt32(4))
-        #expect(try Self.error(Probe.udp(port: tracker.udpPort, unknown)) == "unknown action 7")
+        #expect(try Self.error(await Probe.udp(port: tracker.udpPort, unknown)) == "unknown action 7")
         // A real connect, then an announce with its id: peers at last; then 1,000 hashes in a scrape.
-        guard case .connected(_, let id) = try UDPTrackerPacket.parse(try #require(Probe.udp(port: tracker.udpPort, UDPTrackerPacket.connect(transaction: 5)))) else {
+        guard case .connected(_, let id) = try UDPTrackerPacket.parse(try #require(await Probe.udp(port: tracker.udpPort, UDPTrackerPacket.connect(transaction: 5)))) else {
             Issue.record("no connect answer")
             return
         }
-        guard case .announced(_, let answer) = try UDPTrackerPacket.parse(try #require(Probe.udp(port: tracker.udpPort, UDPTrackerPacket.announce(request, connectionID: id, transaction: 6, key: 1))))
+        guard case .announced(_, let answer) = try UDPTrackerPacket.parse(try #require(await Probe.udp(port: tracker.udpPort, UDPTrackerPacket.announce(request, connectionID: id, transaction: 6, key: 1))))
         else {
             Issue.record("no announce answer")
             return
@@ -110,7 +107,7 @@ import Glibc
         #expect(answer.peers == [PeerEndpoint(host: "127.0.0.1", port: 6881)] && answer.incomplete == 2)
         var scrape = UDPTrackerPacket.scrape([], connectionID: id, transaction: 7)
         scrape.writeBytes([UInt8](repeating: 1, count: 20_000))
-        #expect(try Self.error(Probe.udp(port: tracker.udpPort, scrape)) == "a scrape carries 1 to 74 info-hashes of 20 bytes")
+        #expect(try Self.error(await Probe.udp(port: tracker.udpPort, scrape)) == "a scrape carries 1 to 74 info-hashes of 20 bytes")
         #expect(tracker.metric("swarm_tracker_errors_total{protocol=\"udp\",kind=\"short_packet\"}") == 1)
         #expect(tracker.metric("swarm_tracker_errors_total{protocol=\"udp\",kind=\"bad_connection_id\"}") == 1)
         #expect(tracker.metric("swarm_tracker_errors_total{protocol=\"udp\",kind=\"bad_request\"}") == 3)
@@ -127,15 +124,16 @@ import Glibc
 
     /// A good announce and a classic question are both still answered.
     func expectStillServing(_ tracker: TrackerUnderTest, after name: String) async throws {
-        let announce = Probe.get(port: tracker.httpPort, Probe.announce(peer: 99))
+        let announce = await Probe.get(port: tracker.httpPort, Probe.announce(peer: 99))
         #expect(announce.contains("200 OK") && announce.contains("8:intervali"), "after \(name): \(announce.suffix(200))")
-        let classic = LoopbackSocket.ask(port: tracker.classicPort, "WHERE_CHUNK,1\n", readTimeout: .seconds(5))
+        let port = tracker.classicPort
+        let classic = await onOwnThread { LoopbackSocket.ask(port: port, "WHERE_CHUNK,1\n", readTimeout: .seconds(5)) }
         #expect(classic == "CHUNK_LOCATION_UNKNOWN,1\n", "after \(name): classic answered \(String(describing: classic))")
     }
 }
 
 /// A blocking connection that sends bytes and tells when the other end closed.
-final class LoopbackSocketConnection {
+final class LoopbackSocketConnection: Sendable {
     let descriptor: Int32
 
     init?(port: Int) {

@@ -1,0 +1,47 @@
+import SwarmCore
+import SwarmProtocol
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension ClientCommand {
+    /// `-share FILE`: the folder made from the file, and the command another machine runs to
+    /// fetch it; `-chunks N`: a folder ready to receive N chunks.
+    func prepareFolder() throws {
+        do {
+            if let share {
+                let size = (chunkSize ?? SharedFile.defaultChunkSize / 1024) * 1024
+                let shared = try SharedFile.share(file: share, into: folder!, chunkSize: size)
+                let what = "\(shared.chunks) chunk\(shared.chunks == 1 ? "" : "s") of up to \(size / 1024) KiB (\(shared.bytes) bytes)"
+                say(shared.alreadyThere ? "\(folder!) already holds \(share) as \(what); serving it" : "shared \(share) as \(what) in \(folder!)")
+                say("on another machine, fetch it with:")
+                say("  swift run -c release client -folder \(Self.baseName(share))_chunks -chunks \(shared.chunks) -tracker \(trackerForOthers) -transfer_port \(transferPort!) -name \(Self.baseName(share))-peer")
+            } else if let chunks, try SharedFile.prepare(folder: folder!, total: chunks) {
+                say("made \(folder!) for \(chunks) chunk\(chunks == 1 ? "" : "s"); fetching them all")
+            }
+        } catch {
+            throw ClientFailure(reason: error.description)
+        }
+    }
+
+    /// A line on standard output at once (it is not a terminal in scripts and tests).
+    private func say(_ line: String) {
+        LogFile.standardOutput.append(line: line)
+    }
+
+    /// The tracker as another machine reaches it: this machine's name instead of a loopback address.
+    private var trackerForOthers: String {
+        guard let address = PeerAddress(parsing: tracker), ["127.0.0.1", "localhost", "::1"].contains(address.host) else { return tracker }
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count) == 0 else { return tracker }
+        return "\(String(cString: name)):\(address.port)"
+    }
+
+    private static func baseName(_ path: String) -> String {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return name.isEmpty ? "file" : name.replacingOccurrences(of: " ", with: "_")
+    }
+}
