@@ -60,4 +60,22 @@ public enum LoopbackSocket {
         defer { close(descriptor) }
         return exchange(message, on: descriptor)
     }
+
+    /// The body of `GET path` from 127.0.0.1:`port` (`Connection: close`, read to the end);
+    /// `nil` when refused or when no whole answer came within ten seconds.
+    public static func httpGet(port: Int, _ path: String) -> [UInt8]? {
+        guard let descriptor = connected(port: port, readTimeout: .seconds(10)) else { return nil }
+        defer { close(descriptor) }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard write(descriptor, request, request.count) == request.count else { return nil }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(descriptor, &buffer, buffer.count)
+            guard count > 0 else { break }
+            answer += buffer[0..<count]
+        }
+        guard let end = answer.firstRange(of: Array("\r\n\r\n".utf8)) else { return nil }
+        return Array(answer[end.upperBound...])
+    }
 }

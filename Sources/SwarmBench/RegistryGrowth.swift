@@ -112,26 +112,10 @@ extension Workbench {
         for filler in fillers { _ = filler.waitForExit(timeout: .seconds(600)) }
         let held = tracker.resident() ?? 0
         let measured = try runWrk(port: httpPort, script: file, connections: 50, seconds: seconds)
-        let filled = try String(decoding: Self.httpGet(port: httpPort, "/metrics"), as: UTF8.self).split(separator: "\n")
+        let filled = String(decoding: LoopbackSocket.httpGet(port: httpPort, "/metrics") ?? [], as: UTF8.self).split(separator: "\n")
             .first { $0.hasPrefix("swarm_tracker_peers ") }.flatMap { Double($0.split(separator: " ").last!) } ?? 0
         guard Int(filled) >= peers else { throw BenchError("only \(Int(filled)) of \(peers) peers were registered") }
         return GrowthPoint(entries: peers, bytesPerEntry: Double(held - idle) / Double(peers), rate: measured.rate)
-    }
-
-    /// The body of `GET path` from 127.0.0.1:`port`.
-    static func httpGet(port: Int, _ path: String) throws -> [UInt8] {
-        guard let socket = LoopbackSocket.connected(port: port, readTimeout: .seconds(10)) else { throw BenchError("refused") }
-        defer { close(socket) }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n".utf8)
-        guard write(socket, request, request.count) == request.count else { throw BenchError("cannot ask \(path)") }
-        var answer: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(socket, &buffer, buffer.count)
-            guard count > 0 else { break }
-            answer += buffer[0..<count]
-        }
-        return answer
     }
 
     /// Both registries at a small size and at `size` (classic registrations; BitTorrent peers a

@@ -112,6 +112,16 @@ public enum FileSystem {
     /// How the temporary files of ``replaceAtomically(_:with:)`` for `name` begin.
     static func temporaryPrefix(for name: String) -> String { "\(name).tmp-" }
 
+    /// Makes the directory `path` and any parents it lacks (as `mkdir -p`); one already there
+    /// is fine.
+    public static func makeDirectories(_ path: String) throws(FileSystemError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0, errno != EEXIST { throw FileSystemError(path: current, reason: lastError) }
+        }
+    }
+
     /// Replaces the file at `path` with `text` atomically: a temporary file beside it, then rename.
     static func replaceAtomically(_ path: String, with text: String) throws(FileSystemError) {
         try replaceAtomically(path, with: Array(text.utf8))

@@ -54,20 +54,10 @@ public enum SharedFile {
             let temporary = folder + "/." + name + ".share-\(getpid())"
             let output = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard output >= 0 else { throw .cannotWrite(temporary, FileSystem.lastError) }
-            var left = Int(min(Int64(chunkSize), bytes - Int64(index - 1) * Int64(chunkSize)))
+            let length = Int(min(Int64(chunkSize), bytes - Int64(index - 1) * Int64(chunkSize)))
             do throws(SharedFileError) {
-                while left > 0 {
-                    let count = read(input, &buffer, min(buffer.count, left))
-                    guard count > 0 else { throw .unreadable(file, count == 0 ? "it got shorter while being read" : FileSystem.lastError) }
-                    let failure: FileSystemError? = buffer.withUnsafeBytes { raw in
-                        do throws(FileSystemError) { try FileSystem.writeAll(output, UnsafeRawBufferPointer(rebasing: raw[0..<count]), path: temporary) } catch {
-                            return error
-                        }
-                        return nil
-                    }
-                    if let failure { throw .cannotWrite(temporary, failure.reason) }
-                    left -= count
-                }
+                let copied = try copy(from: input, path: file, to: output, path: temporary, upTo: length, buffer: &buffer)
+                guard copied == length else { throw .unreadable(file, "it got shorter while being read") }
                 guard fsync(output) == 0, rename(temporary, folder + "/" + name) == 0 else { throw .cannotWrite(folder + "/" + name, FileSystem.lastError) }
             } catch {
                 close(output)
@@ -115,19 +105,7 @@ public enum SharedFile {
                 let input = open(path, O_RDONLY | O_CLOEXEC)
                 guard input >= 0 else { throw .unreadable(path, FileSystem.lastError) }
                 defer { close(input) }
-                while true {
-                    let count = read(input, &buffer, buffer.count)
-                    guard count >= 0 else { throw .unreadable(path, FileSystem.lastError) }
-                    guard count > 0 else { break }
-                    let failure: FileSystemError? = buffer.withUnsafeBytes { raw in
-                        do throws(FileSystemError) { try FileSystem.writeAll(descriptor, UnsafeRawBufferPointer(rebasing: raw[0..<count]), path: temporary) } catch {
-                            return error
-                        }
-                        return nil
-                    }
-                    if let failure { throw .cannotWrite(temporary, failure.reason) }
-                    written += Int64(count)
-                }
+                written += Int64(try copy(from: input, path: path, to: descriptor, path: temporary, upTo: .max, buffer: &buffer))
             }
             guard fsync(descriptor) == 0, rename(temporary, output) == 0 else { throw .cannotWrite(output, FileSystem.lastError) }
         } catch {
@@ -137,6 +115,28 @@ public enum SharedFile {
         }
         close(descriptor)
         return written
+    }
+
+    /// Copies from `input` to `output` until `limit` bytes or the end of `input`, through
+    /// `buffer`; the bytes copied.
+    private static func copy(
+        from input: Int32, path inputPath: String, to output: Int32, path outputPath: String, upTo limit: Int, buffer: inout [UInt8]
+    ) throws(SharedFileError) -> Int {
+        var copied = 0
+        while copied < limit {
+            let count = read(input, &buffer, min(buffer.count, limit - copied))
+            guard count >= 0 else { throw .unreadable(inputPath, FileSystem.lastError) }
+            guard count > 0 else { break }
+            let failure: FileSystemError? = buffer.withUnsafeBytes { raw in
+                do throws(FileSystemError) { try FileSystem.writeAll(output, UnsafeRawBufferPointer(rebasing: raw[0..<count]), path: outputPath) } catch {
+                    return error
+                }
+                return nil
+            }
+            if let failure { throw .cannotWrite(outputPath, failure.reason) }
+            copied += count
+        }
+        return copied
     }
 
     /// Whether `output` can be assembled later: its folder exists and it is not a folder; the
@@ -164,11 +164,7 @@ public enum SharedFile {
 
     /// Makes `folder` and its parents; refuses one that exists and is not empty.
     private static func makeEmptyFolder(_ folder: String) throws(SharedFileError) {
-        var path = folder.hasPrefix("/") ? "" : "."
-        for part in folder.split(separator: "/") {
-            path += "/" + part
-            if mkdir(path, 0o755) != 0, errno != EEXIST { throw .cannotWrite(path, FileSystem.lastError) }
-        }
+        do throws(FileSystemError) { try FileSystem.makeDirectories(folder) } catch { throw .cannotWrite(error.path, error.reason) }
         guard let directory = opendir(folder) else { throw .cannotWrite(folder, FileSystem.lastError) }
         defer { closedir(directory) }
         while let entry = readdir(directory) {

@@ -52,8 +52,7 @@ public actor MagnetSession: SwarmEngine {
             } catch {
                 throw MagnetError.unusable("\(error)")
             }
-            let directory = "\(folder)/.swarm"
-            if mkdir(directory, 0o755) != 0, errno != EEXIST { throw FileSystemError(path: directory, reason: FileSystem.lastError) }
+            try ResumeData.makeStateFolder(in: folder)
             try FileSystem.replaceAtomically(path, with: bytes)
             logger.info("metadata of \(parsed.name) (\(parsed.infoHash)) kept in \(path)")
             metainfo = parsed

@@ -47,10 +47,15 @@ public struct ResumeData: Sendable, Equatable {
         self.init(pieces: pieces, fileSizes: sizes)
     }
 
+    /// Makes `DIR/.swarm`, where a folder's torrent state (resume data, a magnet's metadata)
+    /// is kept, when it is missing.
+    static func makeStateFolder(in folder: String) throws(FileSystemError) {
+        try FileSystem.makeDirectories("\(folder)/.swarm")
+    }
+
     /// Writes the record atomically, creating `DIR/.swarm` when needed.
     public func save(infoHash: InfoHash, in folder: String) throws(FileSystemError) {
-        let directory = "\(folder)/.swarm"
-        if mkdir(directory, 0o755) != 0, errno != EEXIST { throw FileSystemError(path: directory, reason: FileSystem.lastError) }
+        try Self.makeStateFolder(in: folder)
         try FileSystem.replaceAtomically(Self.path(for: infoHash, in: folder), with: encoded(infoHash: infoHash))
     }
 }

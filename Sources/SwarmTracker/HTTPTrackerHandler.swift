@@ -62,7 +62,6 @@ final class HTTPTrackerHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             pending = answer(to: head, context: context)
-            if pending?.head.headers["connection"].first == "close" { closing = true }
             if closing, let pending { send(pending, context: context) }
         case .body:
             break
@@ -115,11 +114,12 @@ final class HTTPTrackerHandler: ChannelInboundHandler {
                 metrics.refused(.http, error)
                 closing = closing || status.code >= 400
             }
+            // A client that asked to close is answered at once, the rest of its request unread.
+            closing = closing || !head.isKeepAlive
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: type)
             headers.add(name: "Content-Length", value: String(head.method == .HEAD ? 0 : body.readableBytes))
-            let keepAlive = head.isKeepAlive && !closing
-            headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+            headers.add(name: "Connection", value: closing ? "close" : "keep-alive")
             return (HTTPResponseHead(version: head.version, status: status, headers: headers), head.method == .HEAD ? ByteBuffer() : body, kind, read)
         }
         func text(_ string: String) -> ByteBuffer { ByteBuffer(string: string + "\n") }
@@ -160,7 +160,8 @@ final class HTTPTrackerHandler: ChannelInboundHandler {
             return reply(.ok, ByteBuffer(bytes: metrics.exposition(snapshot())), type: "text/plain; version=0.0.4; charset=utf-8")
         case "/":
             metrics.answered(.http, "status")
-            return reply(.ok, ByteBuffer(string: StatusPage.render(snapshot(), exposition: metrics.exposition(snapshot()), uptime: ContinuousClock.now - started)))
+            let figures = snapshot()
+            return reply(.ok, ByteBuffer(string: StatusPage.render(figures, exposition: metrics.exposition(figures), uptime: ContinuousClock.now - started)))
         default:
             return reply(.notFound, text("not found: this tracker serves /announce, /scrape, /metrics and /"), error: "not_found")
         }

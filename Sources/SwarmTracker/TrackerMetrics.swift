@@ -70,6 +70,14 @@ public final class TrackerMetrics: Sendable {
         public var connections: [TrackerProtocol: Int] = [:]
 
         public init() {}
+
+        /// The figures of `swarms` and of the classic `server` now.
+        public init(swarms: TorrentSwarms, classic server: TrackerServer) {
+            self.swarms = swarms.totals
+            chunks = server.registry.chunkCount
+            registrations = server.registry.registrationCount
+            connections[.classic] = server.openConnections
+        }
     }
 
     /// The whole registry in Prometheus's text format, the gauges set from `snapshot` first.

@@ -42,14 +42,7 @@ extension TrackerCommand {
             do {
                 frontEnds.http = try await HTTPTrackerServer.start(
                     host: host, port: httpPort, swarms: swarms, metrics: metrics,
-                    snapshot: {
-                        var snapshot = TrackerMetrics.Snapshot()
-                        snapshot.swarms = swarms.totals
-                        snapshot.chunks = classic.registry.chunkCount
-                        snapshot.registrations = classic.registry.registrationCount
-                        snapshot.connections[.classic] = classic.openConnections
-                        return snapshot
-                    },
+                    snapshot: { TrackerMetrics.Snapshot(swarms: swarms, classic: classic) },
                     allowClaimedAddress: allowIPParameter, limits: limits, logger: logger, group: group)
             } catch {
                 throw TrackerFailure(description: ListenFailure(host: host, port: httpPort, error: error).message(portFlag: "-http-port"))

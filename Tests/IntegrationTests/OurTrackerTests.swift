@@ -21,19 +21,8 @@ struct OurTrackerTests {
 
     /// The body of `GET path` from 127.0.0.1:`port`.
     static func get(port: Int, _ path: String) throws -> Data {
-        guard let socket = LoopbackSocket.connected(port: port, readTimeout: .seconds(10)) else { throw HTTPFailure("refused") }
-        defer { close(socket) }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".utf8)
-        guard write(socket, request, request.count) == request.count else { throw HTTPFailure("cannot send") }
-        var answer = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(socket, &buffer, buffer.count)
-            guard count > 0 else { break }
-            answer.append(contentsOf: buffer[0..<count])
-        }
-        guard let end = answer.range(of: Data("\r\n\r\n".utf8)) else { throw HTTPFailure("no answer") }
-        return answer[end.upperBound...]
+        guard let body = LoopbackSocket.httpGet(port: port, path) else { throw HTTPFailure("no answer to GET \(path) on port \(port)") }
+        return Data(body)
     }
 
     struct HTTPFailure: Error {

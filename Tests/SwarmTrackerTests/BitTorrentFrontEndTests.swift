@@ -24,7 +24,7 @@ final class TrackerUnderTest: Sendable {
     let http: HTTPTrackerServer
     let udp: UDPTrackerServer
 
-    init(requestTimeout: TimeAmount = .seconds(10)) async throws {
+    init(requestTimeout: TimeAmount = .seconds(10), allowClaimedAddress: Bool = false) async throws {
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         var settings = TorrentSwarms.Settings()
         settings.maximumWanted = 20
@@ -32,17 +32,10 @@ final class TrackerUnderTest: Sendable {
         classic = try await TrackerServer.start(host: "127.0.0.1", port: 0, registry: TrackerRegistry(), logger: logger, metrics: metrics, group: group)
         var limits = HTTPTrackerLimits()
         limits.requestTimeout = requestTimeout
-        let (registry, classicServer, swarms) = (classic.registry, classic, swarms)
+        let (classicServer, swarms) = (classic, swarms)
         http = try await HTTPTrackerServer.start(
             host: "127.0.0.1", port: 0, swarms: swarms, metrics: metrics,
-            snapshot: {
-                var snapshot = TrackerMetrics.Snapshot()
-                snapshot.swarms = swarms.totals
-                snapshot.chunks = registry.chunkCount
-                snapshot.registrations = registry.registrationCount
-                snapshot.connections[.classic] = classicServer.openConnections
-                return snapshot
-            }, limits: limits, logger: logger, group: bitTorrentGroup)
+            snapshot: { TrackerMetrics.Snapshot(swarms: swarms, classic: classicServer) }, allowClaimedAddress: allowClaimedAddress, limits: limits, logger: logger, group: bitTorrentGroup)
         udp = try await UDPTrackerServer.start(host: "127.0.0.1", port: 0, swarms: swarms, metrics: metrics, logger: logger, group: bitTorrentGroup)
     }
 

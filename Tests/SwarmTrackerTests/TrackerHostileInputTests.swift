@@ -59,6 +59,18 @@ import Glibc
         await tracker.stop()
     }
 
+    /// `ip=` counts only with `-allow-ip-param`: otherwise a client could list any address.
+    @Test(arguments: [false, true])
+    func theClaimedAddressIsUsedOnlyWhenAllowed(allowed: Bool) async throws {
+        let tracker = try await TrackerUnderTest(allowClaimedAddress: allowed)
+        // Port 6721 is 0x1A41 and 10.20.30.40 is 0A 14 1E 28: bytes that survive as text.
+        _ = await Probe.get(port: tracker.httpPort, Probe.announce(peer: 1, extra: "&port=6721&left=10&ip=10.20.30.40"))
+        let answer = await Probe.get(port: tracker.httpPort, Probe.announce(peer: 2))
+        let expected = allowed ? "5:peers6:\u{0A}\u{14}\u{1E}(\u{1A}A" : "5:peers6:\u{7F}\u{00}\u{00}\u{01}\u{1A}A"
+        #expect(answer.contains(expected), "\(answer.suffix(40).unicodeScalars.map { String($0.value, radix: 16) })")
+        await tracker.stop()
+    }
+
     @Test func aClientSendingOneByteASecondIsDisconnected() async throws {
         let tracker = try await TrackerUnderTest(requestTimeout: .seconds(1))
         let port = tracker.httpPort
