@@ -32,12 +32,15 @@ extension ClientCommand {
         LogFile.standardOutput.append(line: line)
     }
 
-    /// The tracker as another machine reaches it: this machine's name instead of a loopback address.
+    /// The trackers as another machine reaches them: this machine's name instead of a loopback address.
     private var trackerForOthers: String {
-        guard let address = PeerAddress(parsing: tracker), ["127.0.0.1", "localhost", "::1"].contains(address.host) else { return tracker }
         var name = [CChar](repeating: 0, count: 256)
-        guard gethostname(&name, name.count) == 0 else { return tracker }
-        return "\(String(cString: name)):\(address.port)"
+        let hostName = gethostname(&name, name.count) == 0 ? String(cString: name) : nil
+        let addresses = (try? trackers()) ?? []
+        return addresses.map { address in
+            guard let hostName, ["127.0.0.1", "localhost", "::1"].contains(address.host) else { return address.description }
+            return "\(hostName):\(address.port)"
+        }.joined(separator: ",")
     }
 
     private static func baseName(_ path: String) -> String {

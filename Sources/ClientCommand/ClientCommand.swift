@@ -33,11 +33,17 @@ struct ClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("name", withSingleDash: true), help: "This client's name, used in logs.")
     var name: String?
 
-    @Option(name: .customLong("tracker", withSingleDash: true), help: "Tracker address, HOST:PORT.")
+    @Option(
+        name: .customLong("tracker", withSingleDash: true),
+        help: "Tracker address, HOST:PORT ([IPv6]:PORT); several, comma-separated, to register with and ask each."
+    )
     var tracker = "127.0.0.1:5100"
 
-    @Option(name: .customLong("advertise", withSingleDash: true), help: "Address registered for our chunks.")
-    var advertise = "127.0.0.1"
+    @Option(
+        name: .customLong("advertise", withSingleDash: true),
+        help: "Address registered for our chunks (default: the address each tracker connection comes from; serving on every address)."
+    )
+    var advertise: String?
 
     @Flag(name: .customLong("exit-when-complete", withSingleDash: true), help: "Exit 0 once every chunk is held.")
     var exitWhenComplete = false
@@ -144,10 +150,8 @@ struct ClientCommand: AsyncParsableCommand {
         if torrent != nil, demo { throw ValidationError("-torrent and -demo cannot be used together.") }
         if torrent != nil, magnet != nil { throw ValidationError("-torrent and -magnet cannot be used together: give one.") }
         if torrent != nil, transferPort == 0 { throw ValidationError("-transfer_port 0 is not a TCP port; use a number from 1 to 65535.") }
-        guard PeerAddress(parsing: tracker) != nil else {
-            throw ValidationError("-tracker \"\(tracker)\" is not HOST:PORT with a port from 1 to 65535.")
-        }
-        guard PeerAddress.isValidHost(advertise) else {
+        _ = try trackers()
+        if let advertise, !PeerAddress.isValidHost(advertise) {
             throw ValidationError("-advertise \"\(advertise)\" is not an address or host name.")
         }
         if let name, name.isEmpty || name.contains(",") || name.contains("\n") {
@@ -172,6 +176,21 @@ struct ClientCommand: AsyncParsableCommand {
         if let pieceSize, !(16...16384).contains(pieceSize) || pieceSize & (pieceSize - 1) != 0 {
             throw ValidationError("-piece-size \(pieceSize) is not a power of two from 16 to 16384 (KiB).")
         }
+    }
+
+    /// The trackers `-tracker` names, in order.
+    func trackers() throws -> [PeerAddress] {
+        var addresses: [PeerAddress] = []
+        for entry in tracker.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+            // An IPv6 address must be bracketed: "::1:5100" could be an address without a port.
+            guard let address = PeerAddress(parsing: entry), !address.host.contains(":") || entry.hasPrefix("[") else {
+                let which = entry == tracker ? "" : " (in \"\(tracker)\")"
+                throw ValidationError("-tracker \"\(entry)\"\(which) is not HOST:PORT (IPv6: [ADDRESS]:PORT) with a port from 1 to 65535.")
+            }
+            guard !addresses.contains(address) else { throw ValidationError("-tracker names \(address) twice.") }
+            addresses.append(address)
+        }
+        return addresses
     }
 
     /// Whether to draw the UI: a terminal on stdout and no `-headless`.
@@ -202,7 +221,7 @@ struct ClientCommand: AsyncParsableCommand {
         let logger = Logger(label: name!) { LineLogHandler.seed(name: $0, file: logFile) }
         var configuration = Swarm.Configuration(
             name: name!,
-            tracker: PeerAddress(parsing: tracker)!,
+            trackers: try trackers(),
             advertiseHost: advertise,
             transferPort: transferPort!
         )

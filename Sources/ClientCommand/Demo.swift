@@ -58,7 +58,7 @@ struct Demo {
         var peers: [Task<Void, Never>] = []
         do {
             try startPeers(into: &peers, root: root, tracker: tracker, logger: logger)
-            var configuration = Swarm.Configuration(name: "you", tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
+            var configuration = Swarm.Configuration(name: "you", trackers: [tracker], advertiseHost: "127.0.0.1", transferPort: 0)
             configuration.startPaused = startPaused
             configuration.uploadLimit = TokenBucket(bytesPerSecond: perPeerRate)
             let store = try ChunkStore.open(folder: "\(root)/you")
@@ -105,7 +105,7 @@ struct Demo {
     private func startPeers(into peers: inout [Task<Void, Never>], root: String, tracker: PeerAddress, logger: (String) -> Logger) throws {
         for seeder in 0..<seeders {
             let name = "peer-\(seeder + 1)"
-            var configuration = Swarm.Configuration(name: name, tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
+            var configuration = Swarm.Configuration(name: name, trackers: [tracker], advertiseHost: "127.0.0.1", transferPort: 0)
             configuration.startPaused = true  // seeders only serve
             configuration.uploadLimit = TokenBucket(bytesPerSecond: perPeerRate)
             let store = try ChunkStore.open(folder: "\(root)/\(name)")
@@ -113,7 +113,7 @@ struct Demo {
             peers.append(Self.start(Swarm(configuration: configuration, store: store, logger: logger(name)), after: isLate ? Self.lateJoinDelay : .zero))
         }
         if self.peers > 1 {
-            var configuration = Swarm.Configuration(name: "leecher", tracker: tracker, advertiseHost: "127.0.0.1", transferPort: 0)
+            var configuration = Swarm.Configuration(name: "leecher", trackers: [tracker], advertiseHost: "127.0.0.1", transferPort: 0)
             configuration.uploadLimit = TokenBucket(bytesPerSecond: perPeerRate)
             configuration.fetcher.downloadLimit = TokenBucket(bytesPerSecond: perPeerRate)
             let store = try ChunkStore.open(folder: "\(root)/leecher")

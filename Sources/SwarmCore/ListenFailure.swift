@@ -1,4 +1,5 @@
 import NIOCore
+import SwarmProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -54,7 +55,8 @@ public struct ListenFailure: Error, CustomStringConvertible {
         case .unknownHost: why = "\(host) is not a known host name"
         case .other(let text): why = text
         }
-        return "cannot listen on \(host):\(port): \(why)"
+        let place = ["::", "0.0.0.0"].contains(host) ? "port \(port) of every address" : PeerAddress(host: host, port: port)?.description ?? "\(host):\(port)"
+        return "cannot listen on \(place): \(why)"
     }
 
     public var description: String { message() }

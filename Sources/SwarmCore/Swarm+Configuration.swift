@@ -5,13 +5,15 @@ extension Swarm {
     public struct Configuration: Sendable {
         /// The client's name, as in the seed's `-name`.
         public var name: String
-        /// Where the tracker listens.
-        public var tracker: PeerAddress
-        /// The host registered for our chunks.
-        public var advertiseHost: String
+        /// Where the trackers listen; chunks are registered with each, and each is asked.
+        public var trackers: [PeerAddress]
+        /// The host registered for our chunks; `nil`: the local address of each tracker
+        /// connection (``Advertisement/connectionAddress(port:)``).
+        public var advertiseHost: String?
         /// The transfer port; 0 picks a free one (the demo's peers).
         public var transferPort: Int
-        /// The local address the peer server binds.
+        /// The local address the peer server binds: `::` (every address, IPv4 too) when none is
+        /// advertised; `0.0.0.0` is tried after it where IPv6 is missing.
         public var listenHost: String
         /// Paces everything this client serves, if set.
         public var uploadLimit: TokenBucket?
@@ -33,18 +35,21 @@ extension Swarm {
         public var fetcher = ChunkFetcher()
 
         /// A configuration with the seed's defaults for everything not given.
-        public init(name: String, tracker: PeerAddress, advertiseHost: String, transferPort: Int, listenHost: String? = nil) {
+        public init(name: String, trackers: [PeerAddress], advertiseHost: String?, transferPort: Int, listenHost: String? = nil) {
             self.name = name
-            self.tracker = tracker
+            self.trackers = trackers
             self.advertiseHost = advertiseHost
             self.transferPort = transferPort
-            self.listenHost = listenHost ?? Self.bindHost(for: advertiseHost)
+            self.listenHost = listenHost ?? advertiseHost.map(Self.bindHost) ?? Self.everyAddress
         }
+
+        /// Every local address, IPv6 and IPv4 (a dual-stack socket).
+        static let everyAddress = "::"
 
         /// Binds the advertised address when it is a literal IP, else every interface.
         private static func bindHost(for host: String) -> String {
             let isLiteral = host.contains(":") || host.split(separator: ".").allSatisfy { Int($0) != nil }
-            return isLiteral ? host : "0.0.0.0"
+            return isLiteral ? host : everyAddress
         }
     }
 

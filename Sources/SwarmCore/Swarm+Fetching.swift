@@ -10,10 +10,10 @@ extension Swarm {
             firstFetches[index] = nil
             wake.yield()
         }
-        guard let tracker else { return }
+        guard let trackers else { return }
         let answer: TrackerAnswer
         do {
-            answer = try await tracker.locate(index)
+            answer = try await trackers.locate(index)
         } catch {
             postpone(index)
             return
@@ -103,7 +103,7 @@ extension Swarm {
         largestChunk = max(largestChunk ?? 0, received.byteCount)
         requested.removeAll { $0 == index }
         availability[index, default: 0] += 1
-        await tracker?.register(index, digest)
+        await trackers?.register(index, digest)
         let took = ContinuousClock.now - started
         endgame.record(took)
         let seconds = took.seconds

@@ -57,7 +57,7 @@ extension Swarm {
 
     func duplicate(_ index: ChunkIndex, avoiding source: PeerAddress) async {
         defer { wake.yield() }
-        guard let tracker, case .getChunkFrom(_, let digest, let holders)? = try? await tracker.locate(index),
+        guard let trackers, case .getChunkFrom(_, let digest, let holders)? = try? await trackers.locate(index),
             let holder = orderedHolders(holders).first(where: { $0 != source && hasRoom($0) }),
             !held.contains(index), !Task.isCancelled
         else {
@@ -90,10 +90,12 @@ extension Swarm {
             .map(\.0)
     }
 
+    /// Whether `holder` is this client: an address our chunks are registered under, or a
+    /// loopback address on our port while we listen on loopback.
     func isSelf(_ holder: PeerAddress) -> Bool {
-        guard let advertised else { return false }
-        if holder == advertised { return true }
-        return holder.port == advertised.port && Self.isLoopback(holder.host) && Self.isLoopback(advertised.host)
+        if ownAddresses.contains(holder) { return true }
+        let listensOnLoopback = [Configuration.everyAddress, "0.0.0.0"].contains(configuration.listenHost) || Self.isLoopback(configuration.listenHost)
+        return holder.port == boundPort && Self.isLoopback(holder.host) && listensOnLoopback
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -1,10 +1,22 @@
 import SwarmProtocol
 
-/// What the engine does with its tracker link beyond single fetches: follows its state, keeps
-/// the map's availability fresh, and says when the download is complete.
+/// What the engine does with its tracker links beyond single fetches: follows their states and
+/// the addresses they register us under, keeps the map's availability fresh, and says when the
+/// download is complete.
 extension Swarm {
-    func trackerChanged(to state: TrackerState) {
-        if case .connected = state { trackerConnected = true } else { trackerConnected = false }
+    /// Tracker link `link` is now in `state`: told per link when there are several, and as one
+    /// state (``TrackerLinks/overall(_:)``) when that changes.
+    func linkChanged(_ link: Int, to state: TrackerState) async {
+        let before = TrackerLinks.overall(linkStates)
+        linkStates[link] = state
+        let client = trackers!.clients[link]
+        if linkStates.count > 1 { emit(.trackerLink(client.tracker, state)) }
+        if case .connected = state, let address = await client.registeredAs, ownAddresses.insert(address).inserted {
+            emit(.advertising(address, tracker: client.tracker))
+        }
+        let overall = TrackerLinks.overall(linkStates)
+        if overall != before || linkStates.count == 1 { emit(.tracker(overall)) }
+        if case .connected = overall { trackerConnected = true } else { trackerConnected = false }
         wake.yield()
     }
 
@@ -13,9 +25,9 @@ extension Swarm {
     func surveyLoop() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(500))
-            guard let tracker else { continue }
+            guard let trackers else { continue }
             // One at a time with a seed-era tracker, whose questions cannot be pipelined.
-            let batchSize = await tracker.isFastPath ? 128 : 2
+            let batchSize = await trackers.isFastPath ? 128 : 2
             let stale = ContinuousClock.now - .seconds(5)
             var batch: [ChunkIndex] = []
             for value in 1...store.total where batch.count < batchSize {
@@ -26,7 +38,7 @@ extension Swarm {
             }
             guard !batch.isEmpty else { continue }
             await withTaskGroup(of: (ChunkIndex, TrackerAnswer?).self) { group in
-                for index in batch { group.addTask { (index, try? await tracker.locate(index)) } }
+                for index in batch { group.addTask { (index, try? await trackers.locate(index)) } }
                 for await (index, answer) in group {
                     guard !held.contains(index), let answer else { continue }
                     let holders: [PeerAddress]

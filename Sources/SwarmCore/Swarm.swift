@@ -26,12 +26,16 @@ public actor Swarm {
     let configuration: Configuration
     let store: ChunkStore
     let logger: Logger
-    var tracker: TrackerClient?
-    /// Whether the tracker link is up: fetching starts only then, so nothing is postponed for
+    var trackers: TrackerLinks?
+    /// Each tracker link's last state, in the order of ``Configuration/trackers``.
+    var linkStates: [TrackerState] = []
+    /// Whether any tracker link is up: fetching starts only then, so nothing is postponed for
     /// want of a tracker that is still being dialled.
     var trackerConnected = false
-    /// The address registered for our chunks, known once the transfer port is bound.
-    var advertised: PeerAddress?
+    /// The transfer port, once bound.
+    var boundPort: Int?
+    /// The addresses our chunks are registered under (one per tracker link, or `-advertise`).
+    var ownAddresses: Set<PeerAddress> = []
 
     var held: Set<ChunkIndex> = []
     var inFlight: Set<ChunkIndex> = []
@@ -84,61 +88,48 @@ public actor Swarm {
         defer { sink.finish() }
         let digests = try await store.hashHeldChunks()
         held = Set(digests.keys)
-        let sink = self.sink
-        let logger = self.logger
-        let server: PeerServer
-        do {
-            server = try await PeerServer.start(
-                host: configuration.listenHost,
-                port: configuration.transferPort,
-                lookup: { [store] in store.servingPath(for: $0) },
-                onServe: { report in
-                    switch report.outcome {
-                    case .served(let bytes):
-                        logger.info("served chunk \(report.index!) (\(bytes) bytes) to \(report.peer)")
-                    case .refused(let reason):
-                        logger.info("refused \(report.peer): \(reason)")
-                    }
-                    sink.yield(.served(report))
-                },
-                uploadLimit: configuration.uploadLimit
-            )
-        } catch {
-            throw ListenFailure(host: configuration.listenHost, port: configuration.transferPort, error: error)
+        let server = try await startServer()
+        guard let boundPort = server.localAddress.port else { throw SwarmError.badAdvertisedAddress(configuration.listenHost) }
+        self.boundPort = boundPort
+        let advertisement: Advertisement
+        if let host = configuration.advertiseHost {
+            guard let fixed = PeerAddress(host: host, port: boundPort) else { throw SwarmError.badAdvertisedAddress(host) }
+            advertisement = .fixed(fixed)
+            ownAddresses.insert(fixed)
+        } else {
+            advertisement = .connectionAddress(port: boundPort)
         }
-        guard let boundPort = server.localAddress.port,
-            let advertised = PeerAddress(host: configuration.advertiseHost, port: boundPort)
-        else { throw SwarmError.badAdvertisedAddress(configuration.advertiseHost) }
-        self.advertised = advertised
-        // The link's states, in order, for the scheduler.
-        let (trackerStateStream, trackerStates) = AsyncStream.makeStream(of: TrackerState.self)
-        let tracker = TrackerClient(
-            tracker: configuration.tracker,
-            advertised: advertised,
-            probeIndex: ChunkIndex(min(store.total + 1, ChunkIndex.maximum)),
-            logger: logger,
-            backoff: configuration.trackerBackoff,
-            onState: { state in
-                sink.yield(.tracker(state))
-                trackerStates.yield(state)
+        // The links' states, in order, for the scheduler.
+        let (linkStateStream, linkStates) = AsyncStream.makeStream(of: (link: Int, state: TrackerState).self)
+        let trackers = TrackerLinks(
+            configuration.trackers.enumerated().map { link, address in
+                TrackerClient(
+                    tracker: address,
+                    advertisement: advertisement,
+                    probeIndex: ChunkIndex(min(store.total + 1, ChunkIndex.maximum)),
+                    logger: logger,
+                    backoff: configuration.trackerBackoff,
+                    onState: { linkStates.yield((link, $0)) }
+                )
             }
         )
-        self.tracker = tracker
+        self.trackers = trackers
+        self.linkStates = Array(repeating: .connecting, count: configuration.trackers.count)
         emit(
             .started(
                 name: configuration.name,
                 folder: store.folder,
                 total: store.total,
                 held: held,
-                serving: advertised
+                serving: PeerAddress(host: configuration.advertiseHost ?? server.localAddress.ipAddress ?? "0.0.0.0", port: boundPort)!
             )
         )
         if paused { emit(.paused(true)) }
-        await tracker.register(digests)
+        await trackers.register(digests)
         emit(.registered(count: digests.count))
 
-        let trackerTask = Task { await tracker.run() }
-        let trackerWatch = Task { for await state in trackerStateStream { self.trackerChanged(to: state) } }
+        let trackerTasks = trackers.clients.map { client in Task { await client.run() } }
+        let trackerWatch = Task { for await (link, state) in linkStateStream { await self.linkChanged(link, to: state) } }
         let listWatch = Task { [store] in for await failure in store.listWriteFailures { self.reportListProblem(failure) } }
         let survey = Task { await self.surveyLoop() }
         let ticker = Task { [wake] in
@@ -164,10 +155,42 @@ public actor Swarm {
         // Nothing touches the folder once run returns: the fetches under way end first (each
         // removes its partial file, or commits its chunk), with the tracker connection closed
         // so that none waits for an answer; then the last chunks are listed.
-        trackerTask.cancel()
+        for task in trackerTasks { task.cancel() }
         await stopFetches()
         await server.shutdown()
         try await store.close()
+    }
+
+    /// Binds the transfer port on the configured address; on every address, IPv4 alone where
+    /// the dual-stack socket cannot be had (IPv6 missing).
+    private func startServer() async throws -> PeerServer {
+        let sink = self.sink
+        let logger = self.logger
+        var hosts = [configuration.listenHost]
+        if configuration.listenHost == Configuration.everyAddress { hosts.append("0.0.0.0") }
+        var failure: Error?
+        for host in hosts {
+            do {
+                return try await PeerServer.start(
+                    host: host,
+                    port: configuration.transferPort,
+                    lookup: { [store] in store.servingPath(for: $0) },
+                    onServe: { report in
+                        switch report.outcome {
+                        case .served(let bytes):
+                            logger.info("served chunk \(report.index!) (\(bytes) bytes) to \(report.peer)")
+                        case .refused(let reason):
+                            logger.info("refused \(report.peer): \(reason)")
+                        }
+                        sink.yield(.served(report))
+                    },
+                    uploadLimit: configuration.uploadLimit
+                )
+            } catch {
+                failure = ListenFailure(host: host, port: configuration.transferPort, error: error)
+            }
+        }
+        throw failure!
     }
 
     /// Stops starting new fetches; serving goes on. Fetches under way finish.

@@ -9,6 +9,10 @@ extension SwarmEvent {
             return "\(name): \(held.count)/\(total) chunks in \(folder); serving on \(serving)"
         case .tracker(let state):
             return "tracker \(state)"
+        case .trackerLink(let tracker, let state):
+            return "tracker \(tracker) \(state)"
+        case .advertising(let address, let tracker):
+            return "registering our chunks with \(tracker) as \(address)"
         case .registered(let count):
             return "registered \(count) chunk\(count == 1 ? "" : "s") with the tracker"
         case .located(let index, let holders):

@@ -4,8 +4,12 @@ import SwarmProtocol
 public enum SwarmEvent: Sendable, Equatable {
     /// The folder was checked and its chunks hashed; serving starts.
     case started(name: String, folder: String, total: Int, held: Set<ChunkIndex>, serving: PeerAddress)
-    /// The tracker link changed.
+    /// The tracker link changed (with several trackers: their links as one, ``TrackerLinks/overall(_:)``).
     case tracker(TrackerState)
+    /// One of several trackers' links changed.
+    case trackerLink(PeerAddress, TrackerState)
+    /// Our chunks are registered with `tracker` under this address (told when it is new).
+    case advertising(PeerAddress, tracker: PeerAddress)
     /// The chunks held were registered (or queued to be) with the tracker.
     case registered(count: Int)
     /// The tracker said where a chunk is.

@@ -11,17 +11,46 @@ public enum TrackerClientError: Error, Equatable, CustomStringConvertible {
     case disconnected(reason: String)
     /// The tracker did not answer in time.
     case noAnswer(after: Duration)
+    /// The connection's local address cannot be registered (``Advertisement/connectionAddress(port:)``).
+    case unregistrableAddress(String)
 
     public var description: String {
         switch self {
         case .notConnected: return "tracker not connected"
         case .disconnected(let reason): return "tracker connection lost: \(reason)"
         case .noAnswer(let delay): return "tracker gave no answer within \(delay.secondsText)"
+        case .unregistrableAddress(let host): return "cannot register our chunks under this connection's address \(host)"
         }
     }
 }
 
-/// The client's one persistent connection to its tracker.
+/// The address a client registers its chunks under with one tracker.
+public enum Advertisement: Sendable, Equatable {
+    /// Always this address (`-advertise`).
+    case fixed(PeerAddress)
+    /// The local address of each connection to the tracker, with this port: the address the
+    /// tracker's host reaches us by, so the other peers it tells of us can too.
+    case connectionAddress(port: Int)
+
+    /// The address to register for a connection whose local end is `local`; `nil` when that end
+    /// has no address a peer could dial (a link-local IPv6 address with a scope, say).
+    ///
+    /// A loopback connection registers `127.0.0.1`, as clients always have on one machine (a
+    /// seed-era peer dials IPv4 only), and an IPv4 address mapped into IPv6 registers as IPv4.
+    public func address(forLocal local: SocketAddress?) -> PeerAddress? {
+        switch self {
+        case .fixed(let address):
+            return address
+        case .connectionAddress(let port):
+            guard var host = local?.ipAddress else { return nil }
+            if host.hasPrefix("::ffff:"), host.contains(".") { host.removeFirst("::ffff:".count) }
+            if host == "::1" || host.hasPrefix("127.") { host = "127.0.0.1" }
+            return PeerAddress(host: host, port: port)
+        }
+    }
+}
+
+/// The client's persistent connection to one tracker.
 ///
 /// It follows the wire rules that keep seed-era trackers working: every message is one write of
 /// exactly its bytes; the connection opens with one classic `WHERE_CHUNK`, and only if the answer
@@ -37,7 +66,9 @@ public actor TrackerClient {
 
     /// The tracker's address.
     public nonisolated let tracker: PeerAddress
-    private let advertised: PeerAddress
+    private let advertisement: Advertisement
+    /// The address our chunks are registered under on the current connection (kept after it drops).
+    public private(set) var registeredAs: PeerAddress?
     private let probeIndex: ChunkIndex
     private let logger: Logger
     private let onState: @Sendable (TrackerState) -> Void
@@ -48,24 +79,29 @@ public actor TrackerClient {
 
     private var registrations: [ChunkIndex: SHA1Digest] = [:]
     private var queue: [Operation] = []
-    private var waiters: [ChunkIndex: [CheckedContinuation<TrackerAnswer, Error>]] = [:]
+    private var waiters: [ChunkIndex: [(token: Int, continuation: CheckedContinuation<TrackerAnswer, Error>)]] = [:]
     private var writerWaiter: (token: Int, continuation: CheckedContinuation<Framed<TrackerAnswer>, Error>)?
     private var nextToken = 0
-    private var isConnected = false
+    /// Whether the link is up (the opening question answered).
+    public private(set) var isConnected = false
     private var fastPath = false
+    /// The current connection, closed when a pipelined question goes unanswered.
+    private var channel: Channel?
+    /// Why the current connection was closed from this side, if it was.
+    private var closeReason: String?
     /// Wakes the current session's writer. A new stream per session: cancelling the iteration of
     /// an `AsyncStream` finishes it for good.
     private var wake: AsyncStream<Void>.Continuation?
 
     /// - Parameters:
     ///   - tracker: where the tracker listens.
-    ///   - advertised: the address registered for our chunks.
+    ///   - advertisement: the address registered for our chunks.
     ///   - probeIndex: the chunk asked about when a connection opens; one nobody holds (N+1), so a
     ///     seed-era tracker's answer echoes nothing another peer sent.
     ///   - onState: told of every change of the link's state.
     public init(
         tracker: PeerAddress,
-        advertised: PeerAddress,
+        advertisement: Advertisement,
         probeIndex: ChunkIndex,
         logger: Logger,
         backoff: Backoff = Backoff(),
@@ -75,7 +111,7 @@ public actor TrackerClient {
         onState: @escaping @Sendable (TrackerState) -> Void
     ) {
         self.tracker = tracker
-        self.advertised = advertised
+        self.advertisement = advertisement
         self.probeIndex = probeIndex
         self.logger = logger
         self.backoff = backoff
@@ -103,17 +139,48 @@ public actor TrackerClient {
 
     /// Asks the tracker where chunk `index` is.
     ///
-    /// - Throws: ``TrackerClientError`` when there is no connection or it drops; ask again later.
+    /// Our own tracker answers pipelined questions at once: one unanswered within the answer
+    /// timeout closes the connection (the tracker is stuck), and it is dialled again.
+    ///
+    /// - Throws: ``TrackerClientError`` when there is no connection or it drops, ask again later;
+    ///   `CancellationError` when the task asking is cancelled.
     public func locate(_ index: ChunkIndex) async throws -> TrackerAnswer {
         guard isConnected else { throw TrackerClientError.notConnected }
-        return try await withCheckedThrowingContinuation { continuation in
-            let alreadyAsked = waiters[index] != nil
-            waiters[index, default: []].append(continuation)
-            if !alreadyAsked {
-                queue.append(.locate(index))
-                wake?.yield()
+        nextToken += 1
+        let token = nextToken
+        let timer: Task<Void, Never>? =
+            fastPath
+            ? Task { [weak self, answerTimeout] in
+                guard (try? await Task.sleep(for: answerTimeout)) != nil else { return }
+                await self?.expireLocate(index, token: token, stuck: true)
+            } : nil
+        defer { timer?.cancel() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard !Task.isCancelled else { return continuation.resume(throwing: CancellationError()) }
+                let alreadyAsked = waiters[index] != nil
+                waiters[index, default: []].append((token, continuation))
+                if !alreadyAsked {
+                    queue.append(.locate(index))
+                    wake?.yield()
+                }
             }
+        } onCancel: {
+            Task { await self.expireLocate(index, token: token, stuck: false) }
         }
+    }
+
+    /// Gives up waiting for the answer to question `token`: the asker no longer wants it, or
+    /// the tracker is `stuck` and its connection is closed.
+    private func expireLocate(_ index: ChunkIndex, token: Int, stuck: Bool) {
+        guard let position = waiters[index]?.firstIndex(where: { $0.token == token }) else { return }
+        let waiter = waiters[index]!.remove(at: position)
+        if waiters[index]!.isEmpty { waiters[index] = nil }
+        guard stuck else { return waiter.continuation.resume(throwing: CancellationError()) }
+        let error = TrackerClientError.noAnswer(after: answerTimeout)
+        waiter.continuation.resume(throwing: error)
+        closeReason = error.description
+        channel?.close(promise: nil)
     }
 
     /// Keeps the connection up until the task is cancelled.
@@ -124,10 +191,17 @@ public actor TrackerClient {
             var reason = "connection closed by the tracker"
             do {
                 let channel = try await connect()
+                guard let address = advertisement.address(forLocal: channel.channel.localAddress) else {
+                    channel.channel.close(promise: nil)
+                    throw TrackerClientError.unregistrableAddress(channel.channel.localAddress?.description ?? "unknown")
+                }
+                registeredAs = address
+                self.channel = channel.channel
+                closeReason = nil
                 attempt = 0
                 try await session(on: channel)
             } catch {
-                reason = Self.describe(error)
+                reason = closeReason ?? Self.describe(error)
             }
             endSession(reason: reason)
             guard !Task.isCancelled else { break }
@@ -175,7 +249,7 @@ public actor TrackerClient {
         fastPath = probe.terminated
         isConnected = true
         onState(.connected(fastPath: fastPath))
-        logger.info("connected to tracker \(tracker)\(fastPath ? "" : " (seed-era: one message at a time)")")
+        logger.info("connected to tracker \(tracker)\(fastPath ? "" : " (seed-era: one message at a time)"); registering our chunks as \(registeredAs!)")
 
         // Re-register everything held; queued registrations are covered by this.
         queue.removeAll { if case .register = $0 { return true } else { return false } }
@@ -216,7 +290,7 @@ public actor TrackerClient {
 
     private func request(for operation: Operation) -> TrackerRequest {
         switch operation {
-        case .register(let index): return .localChunks(index, registrations[index]!, holder: advertised)
+        case .register(let index): return .localChunks(index, registrations[index]!, holder: registeredAs!)
         case .locate(let index): return .whereChunk(index)
         }
     }
@@ -253,13 +327,14 @@ public actor TrackerClient {
             writerWaiter = nil
             waiter.continuation.resume(returning: framed)
         }
-        for continuation in waiters.removeValue(forKey: framed.message.index) ?? [] {
-            continuation.resume(returning: framed.message)
+        for waiter in waiters.removeValue(forKey: framed.message.index) ?? [] {
+            waiter.continuation.resume(returning: framed.message)
         }
     }
 
     private func endSession(reason: String) {
         isConnected = false
+        channel = nil
         wake = nil
         queue.removeAll()
         if let waiter = writerWaiter {
@@ -268,8 +343,8 @@ public actor TrackerClient {
         }
         let pending = waiters
         waiters.removeAll()
-        for continuation in pending.values.joined() {
-            continuation.resume(throwing: TrackerClientError.disconnected(reason: reason))
+        for waiter in pending.values.joined() {
+            waiter.continuation.resume(throwing: TrackerClientError.disconnected(reason: reason))
         }
     }
 

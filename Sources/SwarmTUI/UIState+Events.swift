@@ -22,7 +22,9 @@ extension UIState {
             } else {
                 trackerRetryAt = nil
             }
-        case .registered:
+        case .advertising(let address, _):
+            serving = address.description
+        case .registered, .trackerLink:
             break
         case .located(let index, let list), .surveyed(let index, let list):
             holders[index.value] = list.map(\.description)

@@ -49,7 +49,8 @@ import Testing
         await workspace.tearDown()
     }
 
-    /// A transfer port taken by another program is named, with the cure, and exit 1.
+    /// A transfer port taken by another program is named, with the cure, and exit 1 (a client
+    /// without `-advertise` listens on every address).
     @Test func transferPortInUseIsSaidPlainly() async throws {
         let workspace = try Workspace()
         try workspace.makeFolder("ok", chunks: [1: Data()], total: 1)
@@ -58,7 +59,7 @@ import Testing
             "c", Paths.client, ["-folder", workspace.root.appendingPathComponent("ok").path, "-transfer_port", "\(taken)", "-name", "c", "-headless"])
         await waitUntil("the client exits") { !client.isRunning }
         #expect(client.process.terminationStatus == 1)
-        let expected = "Error: cannot listen on 127.0.0.1:\(taken): the port is in use (a tracker or client still running?); pick another with -transfer_port"
+        let expected = "Error: cannot listen on port \(taken) of every address: the port is in use (a tracker or client still running?); pick another with -transfer_port"
         #expect(client.output.contains(expected), "got: \(client.output)")
         await workspace.tearDown()
     }

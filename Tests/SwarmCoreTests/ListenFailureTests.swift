@@ -26,6 +26,11 @@ import Testing
         let other = ListenFailure(host: "h", port: 2, error: IOError(errnoCode: EINVAL, reason: "bind"))
         #expect(other.description == "cannot listen on h:2: invalid argument", "the system's words, not NIO's")
         #expect(inUse.description == "cannot listen on 127.0.0.1:\(port): the port is in use (a tracker or client still running?)")
+        // A client without -advertise listens on every address; an IPv6 address is bracketed.
+        let busy = IOError(errnoCode: EADDRINUSE, reason: "bind")
+        #expect(ListenFailure(host: "::", port: 7, error: busy).description == "cannot listen on port 7 of every address: the port is in use (a tracker or client still running?)")
+        #expect(ListenFailure(host: "0.0.0.0", port: 7, error: busy).description == "cannot listen on port 7 of every address: the port is in use (a tracker or client still running?)")
+        #expect(ListenFailure(host: "::1", port: 7, error: busy).description == "cannot listen on [::1]:7: the port is in use (a tracker or client still running?)")
     }
 
     /// The ``ListenFailure`` binding `host`:`port` ends in.
