@@ -107,10 +107,13 @@ let package = Package(
         // For the processes the tests and swarm-bench start: blocking loopback sockets, ports,
         // and clearing what an interrupted run left running.
         .target(name: "LoopbackSupport"),
+        // Hosts of the tests' and swarm-bench's own in network namespaces, with latency and loss.
+        .target(name: "CNetworkLab"),
+        .target(name: "NetworkLab", dependencies: ["CNetworkLab"]),
         .executableTarget(
             name: "SwarmBench",
             dependencies: [
-                "SwarmCore", "SwarmProtocol", "SwarmTUI", "LoopbackSupport", "TorrentProtocol",
+                "SwarmCore", "SwarmProtocol", "SwarmTUI", "LoopbackSupport", "NetworkLab", "TorrentProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -163,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "TrackerCommand", "ClientCommand", "SwarmBench", "SwarmProtocol", "SwarmCore", "LoopbackSupport", "TorrentProtocol", "SwarmTorrent",
+                "TrackerCommand", "ClientCommand", "SwarmBench", "SwarmProtocol", "SwarmCore", "LoopbackSupport", "NetworkLab", "TorrentProtocol", "SwarmTorrent",
             ],
             resources: [.copy("Seed"), .copy("Torrent")]
         ),

@@ -1,0 +1,225 @@
+import CNetworkLab
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a lab could not be made or used.
+public enum NetworkLabError: Error, CustomStringConvertible {
+    /// A command failed; its words.
+    case command([String], String)
+    /// A system call failed.
+    case system(String, Int32)
+
+    public var description: String {
+        switch self {
+        case .command(let arguments, let output): return "`\(arguments.joined(separator: " "))` failed: \(output)"
+        case .system(let call, let code): return "\(call): \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+/// Hosts of our own on one machine, for testing what crosses a network: each host a network
+/// namespace with one interface, `eth0`, holding `198.18.0.N/24` (the benchmarking range) and
+/// `2001:db8::N/64` (the documentation prefix), N = 2, 3, …; nothing is connected to the
+/// machine's own network.
+///
+/// The hosts are joined either by veth pairs on a bridge (in a namespace of its own) or, to add
+/// latency and loss, by a ``FrameRelay`` between TAP devices. Programs run on a host through
+/// ``Host/command(_:_:)`` (`ip netns exec`).
+///
+/// ``shutdown()`` kills every process left on the hosts and removes every namespace. A watchdog
+/// process does the same if the owner dies first (a crash, SIGKILL, an interrupted
+/// `swift test`), and each new lab removes what dead owners left.
+///
+/// ```swift
+/// let lab = try NetworkLab(hosts: 2, links: .relay(delay: .milliseconds(20), loss: 0.01))
+/// defer { lab.shutdown() }
+/// let (program, arguments) = lab.hosts[0].command("/usr/bin/python3", ["-m", "http.server"])
+/// ```
+public final class NetworkLab: @unchecked Sendable {
+    /// How the hosts are joined.
+    public enum Links: Sendable {
+        /// veth pairs on a Linux bridge: the kernel's speed.
+        case bridge
+        /// TAP devices and a switch in this process that holds each frame `delay` and drops
+        /// `loss` (0…1) of them.
+        case relay(delay: Duration, loss: Double)
+    }
+
+    /// One host.
+    public struct Host: Sendable {
+        /// Its network namespace.
+        public let namespace: String
+        /// Its IPv4 address, unless the lab is IPv6 only.
+        public let ipv4: String?
+        /// Its IPv6 address.
+        public let ipv6: String
+
+        /// The program and arguments that run `program arguments` on this host.
+        public func command(_ program: String, _ arguments: [String]) -> (program: String, arguments: [String]) {
+            (NetworkLab.ip, ["netns", "exec", namespace, program] + arguments)
+        }
+    }
+
+    /// The hosts, in order: `hosts[0]` is 198.18.0.2 and 2001:db8::2.
+    public let hosts: [Host]
+    private let namespaces: [String]
+    private var relay: FrameRelay?
+    private var watchdog: Process?
+    private let lock = NSLock()
+    private var isShutDown = false
+
+    /// iproute2's `ip`, where Debian puts it.
+    public static let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
+    private static let prefix = "swarmlab-"
+    private static let serial = Serial()
+
+    /// Why labs cannot be made here (not root, no `ip`), or `nil` when they can.
+    public static func unavailability() -> String? {
+        guard geteuid() == 0 else { return "network namespaces need root (this runs as uid \(geteuid()))" }
+        guard FileManager.default.isExecutableFile(atPath: ip) else { return "`ip` is missing (Debian's iproute2)" }
+        return nil
+    }
+
+    /// Makes `count` hosts joined by `links`; with `ipv4` false, they have IPv6 addresses only.
+    ///
+    /// - Throws: ``NetworkLabError`` naming the step that failed; whatever was made is removed.
+    public init(hosts count: Int, links: Links = .bridge, ipv4: Bool = true) throws {
+        precondition((1...200).contains(count), "a lab has 1 to 200 hosts")
+        Self.removeLeftovers()
+        let base = "\(Self.prefix)\(getpid())-\(Self.serial.next())"
+        hosts = (0..<count).map { index in
+            Host(namespace: "\(base)-h\(index + 2)", ipv4: ipv4 ? "198.18.0.\(index + 2)" : nil, ipv6: "2001:db8::\(index + 2)")
+        }
+        let switchNamespace = "\(base)-sw"
+        if case .bridge = links {
+            namespaces = hosts.map(\.namespace) + [switchNamespace]
+        } else {
+            namespaces = hosts.map(\.namespace)
+        }
+        do {
+            watchdog = try Self.startWatchdog(for: namespaces)
+            for namespace in namespaces { try Self.run(["netns", "add", namespace]) }
+            switch links {
+            case .bridge:
+                try Self.run(["-n", switchNamespace, "link", "add", "br0", "type", "bridge"])
+                try Self.run(["-n", switchNamespace, "link", "set", "br0", "up"])
+                for (index, host) in hosts.enumerated() {
+                    // Made from inside the namespaces: nothing appears in the machine's own.
+                    try Self.run(["-n", host.namespace, "link", "add", "eth0", "type", "veth", "peer", "name", "port\(index)", "netns", switchNamespace])
+                    try Self.run(["-n", switchNamespace, "link", "set", "port\(index)", "master", "br0", "up"])
+                }
+            case .relay(let delay, let loss):
+                var ports: [Int32] = []
+                for host in hosts {
+                    let descriptor = swarm_open_tap("/run/netns/\(host.namespace)", "eth0")
+                    guard descriptor >= 0 else {
+                        for port in ports { close(port) }
+                        throw NetworkLabError.system("opening a TAP device in \(host.namespace)", -descriptor)
+                    }
+                    ports.append(descriptor)
+                }
+                relay = try FrameRelay(ports: ports, delay: delay, loss: loss)
+            }
+            for host in hosts {
+                try Self.run(["-n", host.namespace, "link", "set", "lo", "up"])
+                try Self.run(["-n", host.namespace, "link", "set", "eth0", "up"])
+                if let ipv4 = host.ipv4 { try Self.run(["-n", host.namespace, "address", "add", "\(ipv4)/24", "dev", "eth0"]) }
+                // nodad: usable at once, without waiting for duplicate address detection.
+                try Self.run(["-n", host.namespace, "address", "add", "\(host.ipv6)/64", "dev", "eth0", "nodad"])
+            }
+        } catch {
+            shutdown()
+            throw error
+        }
+    }
+
+    deinit { shutdown() }
+
+    /// With ``Links/relay(delay:loss:)``: the frames the relay has received so far, and how many
+    /// of them it dropped.
+    public var relayed: (frames: Int, dropped: Int)? {
+        relay.map { ($0.received.load(ordering: .relaxed), $0.dropped.load(ordering: .relaxed)) }
+    }
+
+    /// Kills every process on the hosts, removes the namespaces and stops the relay; idempotent.
+    public func shutdown() {
+        let first = lock.withLock { () -> Bool in
+            defer { isShutDown = true }
+            return !isShutDown
+        }
+        guard first else { return }
+        for namespace in namespaces { Self.remove(namespace) }
+        relay?.stop()
+        if let watchdog {
+            // It ignores SIGTERM (see startWatchdog).
+            kill(watchdog.processIdentifier, SIGKILL)
+            watchdog.waitUntilExit()
+        }
+    }
+
+    /// Kills what runs in `namespace`, then deletes it.
+    private static func remove(_ namespace: String) {
+        let pids = (try? run(["netns", "pids", namespace])) ?? ""
+        for pid in pids.split(whereSeparator: \.isNewline).compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
+        _ = try? run(["netns", "delete", namespace])
+    }
+
+    /// Removes the namespaces of labs whose owner process is gone.
+    private static func removeLeftovers() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []
+        for name in names where name.hasPrefix(prefix) {
+            guard let owner = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), kill(owner, 0) != 0, errno == ESRCH else { continue }
+            remove(name)
+        }
+    }
+
+    /// A shell that waits for this process to end, then removes the lab; killed by ``shutdown()``.
+    /// It ignores the terminal's signals, which an interrupted test run sends its whole group.
+    private static func startWatchdog(for namespaces: [String]) throws -> Process {
+        let script = """
+            trap '' INT HUP QUIT TERM
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+            for ns in \(namespaces.joined(separator: " ")); do
+                for pid in $(\(ip) netns pids $ns 2>/dev/null); do kill -9 $pid; done
+                \(ip) netns delete $ns 2>/dev/null
+            done
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        try process.run()
+        return process
+    }
+
+    /// Runs `ip arguments`; its output, or an error with its words.
+    @discardableResult
+    static func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ip)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw NetworkLabError.command([ip] + arguments, text.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return text
+    }
+
+    /// Numbers the labs of one process.
+    private final class Serial: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+
+        func next() -> Int {
+            lock.withLock {
+                value += 1
+                return value
+            }
+        }
+    }
+}
