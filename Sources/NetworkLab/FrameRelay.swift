@@ -20,10 +20,13 @@ final class FrameRelay: @unchecked Sendable {
     private let ports: [Int32]
     private let delay: UInt64
     private let loss: Double
+    /// The `virtio_net_hdr` before each frame (TAP devices with offloads), or 0.
+    private let headerLength: Int
     private let wake: (read: Int32, write: Int32)
     private let finished = DispatchSemaphore(value: 0)
     private var random: UInt64
-    private var whereIs: [[UInt8]: Int] = [:]
+    /// The port behind each Ethernet address seen as a source (the address in a `UInt64`).
+    private var whereIs: [UInt64: Int] = [:]
     private var pending: [Pending] = []
     private var head = 0
     /// Frames received, and of them dropped.
@@ -32,13 +35,14 @@ final class FrameRelay: @unchecked Sendable {
 
     /// Starts relaying between `ports` (TAP descriptors, non-blocking; closed by ``stop()``), on
     /// a thread of its own; `seed` makes the dropped frames the same from run to run.
-    init(ports: [Int32], delay: Duration, loss: Double, seed: UInt64 = 0x5EED) throws {
+    init(ports: [Int32], delay: Duration, loss: Double, headerLength: Int = 0, seed: UInt64 = 0x5EED) throws {
         var pipeEnds: [Int32] = [0, 0]
         guard pipe(&pipeEnds) == 0 else { throw NetworkLabError.system("pipe", errno) }
         self.ports = ports
         let (seconds, attoseconds) = delay.components
         self.delay = UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
         self.loss = loss
+        self.headerLength = headerLength
         self.wake = (pipeEnds[0], pipeEnds[1])
         self.random = seed | 1
         let thread = Thread { [self] in
@@ -62,7 +66,7 @@ final class FrameRelay: @unchecked Sendable {
     private func run() {
         var watched = ports.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         watched.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
-        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var buffer = [UInt8](repeating: 0, count: 65_536 + 1024)
         while true {
             let now = Self.now()
             deliver(until: now)
@@ -73,7 +77,7 @@ final class FrameRelay: @unchecked Sendable {
                 // A bounded burst per port, so one busy host cannot starve the others.
                 for _ in 0..<64 {
                     let count = read(ports[port], &buffer, buffer.count)
-                    guard count >= 14 else { break }
+                    guard count >= headerLength + 14 else { break }
                     receive(Array(buffer[..<count]), from: port, at: Self.now())
                 }
             }
@@ -81,15 +85,15 @@ final class FrameRelay: @unchecked Sendable {
     }
 
     private func receive(_ frame: [UInt8], from port: Int, at now: UInt64) {
-        whereIs[Array(frame[6..<12])] = port
+        whereIs[Self.address(in: frame, at: headerLength + 6)] = port
         received.add(1, ordering: .relaxed)
         guard !drops() else {
             dropped.add(1, ordering: .relaxed)
             return
         }
-        let destination = Array(frame[0..<6])
         let due = now + delay
-        if destination[0] & 1 == 0, let known = whereIs[destination] {
+        // The group bit: broadcast and multicast go everywhere.
+        if frame[headerLength] & 1 == 0, let known = whereIs[Self.address(in: frame, at: headerLength)] {
             if known != port { pending.append(Pending(due: due, port: known, frame: frame)) }
             return
         }
@@ -119,6 +123,10 @@ final class FrameRelay: @unchecked Sendable {
         random ^= random >> 7
         random ^= random << 17
         return Double(random >> 11) / Double(1 << 53) < loss
+    }
+
+    private static func address(in frame: [UInt8], at offset: Int) -> UInt64 {
+        frame[offset..<offset + 6].reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     private static func now() -> UInt64 {

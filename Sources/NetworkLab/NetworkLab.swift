@@ -44,7 +44,8 @@ public final class NetworkLab: @unchecked Sendable {
         /// veth pairs on a Linux bridge: the kernel's speed.
         case bridge
         /// TAP devices and a switch in this process that holds each frame `delay` and drops
-        /// `loss` (0…1) of them.
+        /// `loss` (0…1) of them. Without loss, TCP segments cross it whole (up to 64 KiB, as
+        /// between virtual machines); with loss, as 1,500-byte frames.
         case relay(delay: Duration, loss: Double)
     }
 
@@ -60,6 +61,63 @@ public final class NetworkLab: @unchecked Sendable {
         /// The program and arguments that run `program arguments` on this host.
         public func command(_ program: String, _ arguments: [String]) -> (program: String, arguments: [String]) {
             (NetworkLab.ip, ["netns", "exec", namespace, program] + arguments)
+        }
+
+        /// A TCP socket of this process on this host, listening on the host's address (IPv4
+        /// where it has one) at a free port; the caller closes it.
+        public func listener() throws -> (descriptor: Int32, port: Int) {
+            let descriptor = try tcpSocket()
+            var address = try socketAddress(port: 0)
+            var length = socklen_t(address.count)
+            let bound = address.withUnsafeMutableBytes { raw in
+                let pointer = raw.baseAddress!.assumingMemoryBound(to: sockaddr.self)
+                return bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0 && getsockname(descriptor, pointer, &length) == 0
+            }
+            guard bound else {
+                let error = errno
+                close(descriptor)
+                throw NetworkLabError.system("listening on \(namespace)", error)
+            }
+            // The port sits at the same place in sockaddr_in and sockaddr_in6.
+            return (descriptor, Int(UInt16(address[2]) << 8 | UInt16(address[3])))
+        }
+
+        /// A TCP socket of this process on this host, connected to `port` of `other`; the caller closes it.
+        public func connect(to other: Host, port: Int) throws -> Int32 {
+            let descriptor = try tcpSocket()
+            let address = try other.socketAddress(port: port)
+            let connected = address.withUnsafeBytes { raw in
+                Glibc.connect(descriptor, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count)) == 0
+            }
+            guard connected else {
+                let error = errno
+                close(descriptor)
+                throw NetworkLabError.system("connecting from \(namespace) to \(other.namespace)", error)
+            }
+            return descriptor
+        }
+
+        /// A new TCP socket in this host's namespace.
+        private func tcpSocket() throws -> Int32 {
+            let descriptor = swarm_socket_in("/run/netns/\(namespace)", ipv4 == nil ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue))
+            guard descriptor >= 0 else { throw NetworkLabError.system("a socket on \(namespace)", -descriptor) }
+            return descriptor
+        }
+
+        /// The bytes of a `sockaddr_in` (or `sockaddr_in6` when IPv6 only) for `port` of this host.
+        private func socketAddress(port: Int) throws -> [UInt8] {
+            if let ipv4 {
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = in_port_t(UInt16(port).bigEndian)
+                inet_pton(AF_INET, ipv4, &address.sin_addr)
+                return withUnsafeBytes(of: address) { Array($0) }
+            }
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = in_port_t(UInt16(port).bigEndian)
+            inet_pton(AF_INET6, ipv6, &address.sin6_addr)
+            return withUnsafeBytes(of: address) { Array($0) }
         }
     }
 
@@ -114,14 +172,16 @@ public final class NetworkLab: @unchecked Sendable {
             case .relay(let delay, let loss):
                 var ports: [Int32] = []
                 for host in hosts {
-                    let descriptor = swarm_open_tap("/run/netns/\(host.namespace)", "eth0")
+                    // Segments of 64 KiB cross the relay at a fraction of the cost of 1,500-byte
+                    // frames; with loss, frames are real ones, so that one lost is one segment.
+                    let descriptor = swarm_open_tap("/run/netns/\(host.namespace)", "eth0", loss == 0 ? 1 : 0)
                     guard descriptor >= 0 else {
                         for port in ports { close(port) }
                         throw NetworkLabError.system("opening a TAP device in \(host.namespace)", -descriptor)
                     }
                     ports.append(descriptor)
                 }
-                relay = try FrameRelay(ports: ports, delay: delay, loss: loss)
+                relay = try FrameRelay(ports: ports, delay: delay, loss: loss, headerLength: loss == 0 ? 10 : 0)
             }
             for host in hosts {
                 try Self.run(["-n", host.namespace, "link", "set", "lo", "up"])

@@ -30,12 +30,30 @@ enum Loopback {
         let count: Int
     }
 
-    /// Seconds to send `file` whole over one loopback TCP connection with `sendfile`, the
+    /// Where a raw copy runs: a listening socket, and how the sender connects to it.
+    struct Link: Sendable {
+        let open: @Sendable () throws -> (listener: Int32, dial: @Sendable () -> Int32)
+
+        /// Over loopback, the receiver with the buffer a client's chunk connections get (the
+        /// baselines must not do without what makes Swarm faster: verified copy on this machine
+        /// 0.83-1.36 GiB/s with auto-tuning, 1.47-1.51 with it).
+        static let loopback = Link {
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            if var size = ChunkFetcher.receiveBuffer.map(Int32.init) {
+                setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
+            let port = bindAnyPort(listener)
+            listen(listener, 1)
+            return (listener, { LoopbackSocket.connected(port: port) ?? -1 })
+        }
+    }
+
+    /// Seconds to send `file` whole over one TCP connection on `link` with `sendfile`, the
     /// receiver reading and discarding: the raw rate of the link.
-    static func copy(file: URL) throws -> Double {
+    static func copy(file: URL, over link: Link = .loopback) throws -> Double {
         let whole = Part(offset: 0, count: try size(of: file))
         return try Timing.seconds {
-            try transfer(file, whole) { connection in
+            try transfer(file, whole, over: link) { connection in
                 var buffer = [UInt8](repeating: 0, count: 1 << 20)
                 var received = 0
                 while true {
@@ -106,22 +124,14 @@ enum Loopback {
         return SHA1Digest(bytes: hasher.finalize())
     }
 
-    /// Sends `part` of `file` with `sendfile` from a thread over a new loopback connection to
+    /// Sends `part` of `file` with `sendfile` from a thread over a new connection on `link` to
     /// `receive`, which reads the connection to its end and returns how many bytes came.
-    private static func transfer(_ file: URL, _ part: Part, receive: (Int32) throws -> Int) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    private static func transfer(_ file: URL, _ part: Part, over link: Link = .loopback, receive: (Int32) throws -> Int) throws {
+        let (listener, dial) = try link.open()
         defer { close(listener) }
-        // The receive buffer a client's chunk connections get, inherited by the accepted one:
-        // the baselines must not do without what makes Swarm faster (verified copy on this
-        // machine: 0.83-1.36 GiB/s with auto-tuning, 1.47-1.51 with it).
-        if var size = ChunkFetcher.receiveBuffer.map(Int32.init) {
-            setsockopt(listener, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        let port = bindAnyPort(listener)
-        listen(listener, 1)
         let path = file.path
         Thread {
-            let out = LoopbackSocket.connected(port: port) ?? -1
+            let out = dial()
             let input = open(path, O_RDONLY)
             var offset = off_t(part.offset)
             let end = part.offset + part.count
@@ -132,7 +142,7 @@ enum Loopback {
         let connection = accept(listener, nil, nil)
         defer { close(connection) }
         let received = try receive(connection)
-        guard received == part.count else { throw BenchError("loopback copy received \(received) of \(part.count) bytes") }
+        guard received == part.count else { throw BenchError("raw copy received \(received) of \(part.count) bytes") }
     }
 
     private static func size(of file: URL) throws -> Int {

@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import SwarmCore
 
-/// `swarm-bench`: measures Swarm on loopback with real `tracker` and `client` processes, against
+/// `swarm-bench`: measures Swarm on loopback (and across a link between two hosts of its own)
+/// with real `tracker` and `client` processes, against
 /// baselines measured in the same run, and prints a table of figures and ratios. Absolute times
 /// vary on shared machines; ratios to a same-run baseline do not.
 @main
@@ -33,6 +34,9 @@ struct SwarmBench: ParsableCommand {
     )
     var registrySize = 1_000_000
 
+    @Option(name: .customLong("link-delay", withSingleDash: true), help: "Milliseconds each way of the link scenario's link between two hosts (network namespaces).")
+    var linkDelay = 10
+
     @Option(name: .customLong("seconds", withSingleDash: true), help: "Duration of the tracker round-trip run.")
     var seconds = 10
 
@@ -46,7 +50,7 @@ struct SwarmBench: ParsableCommand {
     var only: String?
 
     func validate() throws {
-        for (flag, value) in [("-mib", mebibytes), ("-chunks", chunks), ("-clients", clients), ("-startup-chunks", startupChunks), ("-many-chunks", manyChunks), ("-registry-size", registrySize), ("-seconds", seconds), ("-runs", runs)]
+        for (flag, value) in [("-mib", mebibytes), ("-chunks", chunks), ("-clients", clients), ("-startup-chunks", startupChunks), ("-many-chunks", manyChunks), ("-registry-size", registrySize), ("-seconds", seconds), ("-runs", runs), ("-link-delay", linkDelay)]
         where value < 1 {
             throw ValidationError("\(flag) must be at least 1, not \(value)")
         }
@@ -103,6 +107,9 @@ struct SwarmBench: ParsableCommand {
                 rows.append(try bench.torrentMemory(mebibytes: mebibytes * 4))
             case .registryGrowth:
                 rows += try bench.registryGrowth(size: registrySize, seconds: seconds)
+            case .link:
+                let data = try bench.makeFile("link", mebibytes: mebibytes / 4, chunks: 64)
+                rows.append(try bench.acrossALink(data, delay: .milliseconds(linkDelay), runs: runs))
             case .announces:
                 rows.append(try bench.announceRace(connections: 50, torrents: 1000, seconds: seconds, runs: runs))
             }
@@ -120,6 +127,7 @@ enum Scenario: String, CaseIterable {
     case transfer, swarm, sha1, bigChunk = "big-chunk", startup, manyChunks = "many-chunks", tracker, ui, torrent
     case torrentTransfer = "torrent-transfer", torrentMemory = "torrent-memory", announces
     case registryGrowth = "registry-growth"
+    case link
 }
 
 /// One line of the results table.
