@@ -51,7 +51,7 @@ extension Workbench {
             scenario: scenario,
             swarm: Format.rate(bytes / swarmSeconds) + " (runs: " + swarm.map { Format.rate(bytes / $0) }.joined(separator: ", ") + ")",
             baseline: "raw TCP copy over the same link " + Format.rate(bytes / rawSeconds) + " (runs: " + raw.map { Format.rate(bytes / $0) }.joined(separator: ", ") + ")",
-            verdict: "\(Format.ratio(rawSeconds / swarmSeconds)) of the raw copy's rate \(Format.target(rawSeconds / swarmSeconds, atLeast: 0.5))"
+            verdict: "\(Format.ratio(rawSeconds / swarmSeconds)) of the raw copy's rate \(Format.target(rawSeconds / swarmSeconds, atLeast: 0.75))"
         )
     }
 
