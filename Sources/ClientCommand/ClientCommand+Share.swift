@@ -25,6 +25,9 @@ extension ClientCommand {
         } catch {
             throw ClientFailure(reason: error.description)
         }
+        // On the terminal before the UI takes it (output is written in the background): these
+        // lines are there again once the UI is quit.
+        LogFile.standardOutput.flush()
     }
 
     /// A line on standard output at once (it is not a terminal in scripts and tests).

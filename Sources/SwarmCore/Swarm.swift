@@ -95,7 +95,6 @@ public actor Swarm {
         if let host = configuration.advertiseHost {
             guard let fixed = PeerAddress(host: host, port: boundPort) else { throw SwarmError.badAdvertisedAddress(host) }
             advertisement = .fixed(fixed)
-            ownAddresses.insert(fixed)
         } else {
             advertisement = .connectionAddress(port: boundPort)
         }

@@ -6,7 +6,8 @@ extension SwarmEvent {
     public var logLine: String? {
         switch self {
         case .started(let name, let folder, let total, let held, let serving):
-            return "\(name): \(held.count)/\(total) chunks in \(folder); serving on \(serving)"
+            let place = serving.host == "::" ? "port \(serving.port) of every address (IPv4 and IPv6)" : serving.description
+            return "\(name): \(held.count)/\(total) chunks in \(folder); serving on \(place)"
         case .tracker(let state):
             return "tracker \(state)"
         case .trackerLink(let tracker, let state):

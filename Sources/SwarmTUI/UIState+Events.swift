@@ -7,10 +7,9 @@ extension UIState {
     public mutating func reduce(_ event: SwarmEvent, at time: Double) {
         tick(at: time)
         switch event {
-        case .started(let name, let folder, let total, let held, let serving):
+        case .started(let name, let folder, let total, let held, _):
             self.name = name
             self.folder = folder
-            self.serving = serving.description
             chunks = (1...max(total, 1)).map { held.contains(ChunkIndex($0)) ? .held : .nowhere }
             heldCount = held.count
             cursor = min(max(cursor, 1), total)
@@ -23,7 +22,7 @@ extension UIState {
                 trackerRetryAt = nil
             }
         case .advertising(let address, _):
-            serving = address.description
+            registeredAs = address.description
         case .registered, .trackerLink:
             break
         case .located(let index, let list), .surveyed(let index, let list):

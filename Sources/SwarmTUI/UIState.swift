@@ -89,7 +89,8 @@ public struct UIState: Sendable, Equatable {
     public var trackerState: TrackerState = .connecting
     /// When the tracker will be tried again, if it is down.
     public var trackerRetryAt: Double?
-    public var serving = ""
+    /// The address our chunks are registered under, once a tracker link has said (classic).
+    public var registeredAs: String?
     /// The torrent's name and size, when the engine is a torrent's.
     public internal(set) var torrentName: String?
     public internal(set) var torrentBytes: Int64 = 0

@@ -43,6 +43,9 @@ enum HeaderView {
         }
         x += canvas.write(" tracker \(state.trackerAddress) ", x: x, y: rect.y, maxWidth: rect.x + rect.width - x)
         x += canvas.write(tracker, x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(trackerColor, bold: true))
+        if let registeredAs = state.registeredAs {
+            x += canvas.write(" as \(registeredAs)", x: x, y: rect.y, maxWidth: rect.x + rect.width - x)
+        }
         canvas.write("  folder \(state.folder)", x: x, y: rect.y, maxWidth: rect.x + rect.width - x, style: theme.style(.gray))
 
         guard rect.height >= 2 else { return }

@@ -95,6 +95,17 @@ import Testing
         #expect(state.trackerRetryAt == nil)
     }
 
+    /// The address a tracker link registered us under is in the header, beside the tracker.
+    @Test func theRegisteredAddressIsShown() {
+        var state = started()
+        state.trackerAddress = "198.18.0.2:5100"
+        state.reduce(.tracker(.connected(fastPath: true)), at: 1)
+        let tracker = PeerAddress(host: "198.18.0.2", port: 5100)!
+        state.reduce(.advertising(PeerAddress(host: "198.18.0.3", port: 6001)!, tracker: tracker), at: 1)
+        let header = SwarmScreen.render(state, theme: Theme(color: false, unicode: true), width: 120, height: 24).canvas.lines[0]
+        #expect(header.contains("tracker 198.18.0.2:5100 connected as 198.18.0.3:6001  folder f"), "\(header)")
+    }
+
     @Test func pauseAndResumeAreShown() {
         var state = started()
         state.reduce(.paused(true), at: 1)
