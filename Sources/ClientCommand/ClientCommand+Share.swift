@@ -38,7 +38,7 @@ extension ClientCommand {
     /// The trackers as another machine reaches them: this machine's name instead of a loopback address.
     private var trackerForOthers: String {
         var name = [CChar](repeating: 0, count: 256)
-        let hostName = gethostname(&name, name.count) == 0 ? String(cString: name) : nil
+        let hostName = gethostname(&name, name.count) == 0 ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
         let addresses = (try? trackers()) ?? []
         return addresses.map { address in
             guard let hostName, ["127.0.0.1", "localhost", "::1"].contains(address.host) else { return address.description }

@@ -85,7 +85,7 @@ final class HTTPTrackerHandler: ChannelInboundHandler {
     /// Closes once what was written has gone out.
     private func closeAfterWrites(_ context: ChannelHandlerContext) {
         guard let lastWrite else { return context.close(promise: nil) }
-        lastWrite.whenComplete { _ in context.close(promise: nil) }
+        lastWrite.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

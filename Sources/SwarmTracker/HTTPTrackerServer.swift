@@ -60,10 +60,13 @@ public final class HTTPTrackerServer: Sendable {
         group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> HTTPTrackerServer {
         let connections = ConnectionCounter()
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldSize = limits.maxLineBytes
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldCount = limits.maxHeaders
+        let decoderLimits = {
+            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+            decoderLimits.maxHeaderFieldSize = limits.maxLineBytes
+            decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+            decoderLimits.maxHeaderFieldCount = limits.maxHeaders
+            return decoderLimits
+        }()
         let started = ContinuousClock.now
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)

@@ -32,6 +32,7 @@ struct NetworkNamespaceTests {
         }
 
         /// A tracker on `host`, listening on every address; returns once it listens.
+        @discardableResult
         func startTracker(on host: NetworkLab.Host) async throws -> TestProcess {
             let tracker = try start("tracker-\(host.namespace)", on: host, Paths.tracker, ["-host", "::", "-port", "5100"])
             await waitUntil("the tracker on \(host.namespace) listens") { tracker.output.contains("listening") }
@@ -40,6 +41,7 @@ struct NetworkNamespaceTests {
 
         /// Shares `file` from `host` with `trackers`, no -advertise; returns once registered as
         /// the host's own address.
+        @discardableResult
         func startSeeder(_ name: String, on host: NetworkLab.Host, file: URL, trackers: String) async throws -> TestProcess {
             let seeder = try start(name, on: host, Paths.client, [
                 "-share", file.path, "-chunk-size", "1024", "-folder", workspace.root.appendingPathComponent(name).path,

@@ -9,6 +9,7 @@ import Glibc
 /// loopback; the same across hosts of their own is in ``NetworkNamespaceTests``.
 @Suite struct ClassicTrackerLinksTests {
     /// Starts our client with exactly these arguments (`startClient` names one tracker).
+    @discardableResult
     func client(_ workspace: Workspace, _ name: String, folder: String, port: Int, _ arguments: [String]) throws -> TestProcess {
         try workspace.start(name, Paths.client, ["-folder", workspace.root.appendingPathComponent(folder).path, "-transfer_port", "\(port)", "-name", name, "-headless"] + arguments)
     }
