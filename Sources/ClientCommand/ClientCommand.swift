@@ -57,11 +57,17 @@ struct ClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-bad-chunks", withSingleDash: true), help: "Stop using a peer after this many bad chunks.")
     var maxBadChunks = 3
 
-    @Option(name: .customLong("max-fetches", withSingleDash: true), help: "Chunks fetched at once, from all peers together.")
-    var maxFetches = 8
+    @Option(
+        name: .customLong("max-fetches", withSingleDash: true),
+        help: "Chunks fetched at once, from all peers together (default: 8, and on a long link one more per ms of round trip, up to 32)."
+    )
+    var maxFetches: Int?
 
-    @Option(name: .customLong("max-fetches-per-peer", withSingleDash: true), help: "Chunks fetched at once from any one peer.")
-    var maxFetchesPerPeer = 8
+    @Option(
+        name: .customLong("max-fetches-per-peer", withSingleDash: true),
+        help: "Chunks fetched at once from any one peer (default: 8, widened like -max-fetches)."
+    )
+    var maxFetchesPerPeer: Int?
 
     @Option(name: .customLong("upload-limit", withSingleDash: true), help: "Limit serving to this many KiB/s.")
     var uploadLimit: Int?
@@ -158,8 +164,8 @@ struct ClientCommand: AsyncParsableCommand {
             throw ValidationError("-name must be non-empty, without commas or newlines.")
         }
         guard maxBadChunks >= 1 else { throw ValidationError("-max-bad-chunks must be at least 1.") }
-        guard maxFetches >= 1 else { throw ValidationError("-max-fetches must be at least 1, not \(maxFetches).") }
-        guard maxFetchesPerPeer >= 1 else {
+        if let maxFetches, maxFetches < 1 { throw ValidationError("-max-fetches must be at least 1, not \(maxFetches).") }
+        if let maxFetchesPerPeer, maxFetchesPerPeer < 1 {
             throw ValidationError("-max-fetches-per-peer must be at least 1, not \(maxFetchesPerPeer).")
         }
         for (flag, value) in [("-upload-limit", uploadLimit), ("-download-limit", downloadLimit)] {
@@ -227,8 +233,11 @@ struct ClientCommand: AsyncParsableCommand {
         )
         configuration.exitWhenComplete = exitWhenComplete
         configuration.maxBadChunks = maxBadChunks
-        configuration.maxConcurrentFetches = maxFetches
-        configuration.maxFetchesPerPeer = maxFetchesPerPeer
+        configuration.fetchWindow = FetchWindow(
+            total: maxFetches ?? 8,
+            perPeer: maxFetchesPerPeer ?? 8,
+            adapts: maxFetches == nil && maxFetchesPerPeer == nil
+        )
         configuration.startPaused = paused
         configuration.uploadLimit = uploadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }
         configuration.fetcher.downloadLimit = downloadLimit.map { TokenBucket(bytesPerSecond: Double($0) * 1024) }

@@ -27,6 +27,7 @@ extension Workbench {
         try warmPageCache(file)
         var raw: [Double] = []
         var swarm: [Double] = []
+        var peak = 0
         for run in 1...runs {
             raw.append(try Loopback.copy(file: file.whole, over: .between(near, far)))
             let folder = try emptyFolder("link\(run)", total: file.chunks)
@@ -41,6 +42,7 @@ extension Workbench {
                     guard let exit = client.waitForExit(timeout: .seconds(600)), exit.succeeded else {
                         throw BenchError("the client across the link did not finish: \(client.output.suffix(2000))")
                     }
+                    peak = max(peak, exit.peakResidentBytes)
                 })
             try verify(folder, holds: file)
             try setAside(folder)
@@ -49,7 +51,8 @@ extension Workbench {
         let (rawSeconds, swarmSeconds) = (raw.percentile(0.5), swarm.percentile(0.5))
         return Row(
             scenario: scenario,
-            swarm: Format.rate(bytes / swarmSeconds) + " (runs: " + swarm.map { Format.rate(bytes / $0) }.joined(separator: ", ") + ")",
+            swarm: Format.rate(bytes / swarmSeconds) + " (runs: " + swarm.map { Format.rate(bytes / $0) }.joined(separator: ", ")
+                + "; client peak RSS " + Format.mebibytes(peak) + ")",
             baseline: "raw TCP copy over the same link " + Format.rate(bytes / rawSeconds) + " (runs: " + raw.map { Format.rate(bytes / $0) }.joined(separator: ", ") + ")",
             verdict: "\(Format.ratio(rawSeconds / swarmSeconds)) of the raw copy's rate \(Format.target(rawSeconds / swarmSeconds, atLeast: 0.75))"
         )

@@ -109,4 +109,6 @@ public struct ReceivedChunk: Sendable {
     public let digest: SHA1Digest
     /// How many bytes were received.
     public let byteCount: Int
+    /// The connection's handshake round trip, as the kernel measured it, when known.
+    public internal(set) var roundTrip: Duration?
 }

@@ -92,6 +92,7 @@ public struct ChunkFetcher: Sendable {
         onProgress: @Sendable (Int) -> Void = { _ in }
     ) async throws(FetchFailure) -> ReceivedChunk {
         let channel = try await connect(to: holder, firstRead: Self.firstReadSize(expecting: expectedBytes))
+        let roundTrip = await Self.handshakeRoundTrip(of: channel.channel)
         let download: ChunkDownload
         do {
             download = try await store.beginDownload(of: index)
@@ -99,7 +100,7 @@ public struct ChunkFetcher: Sendable {
             try? await channel.channel.close()
             throw .storage("\(error)")
         }
-        let received: ReceivedChunk
+        var received: ReceivedChunk
         // Cancelled (the other copy of an endgame pair arrived first): closing the connection
         // ends the transfer at once instead of letting it run to the end.
         let connection = channel.channel
@@ -117,7 +118,21 @@ public struct ChunkFetcher: Sendable {
             await store.discard(received)
             throw .digestMismatch(expected: digest, received: received.digest, bytes: received.byteCount)
         }
+        received.roundTrip = roundTrip
         return received
+    }
+
+    /// The kernel's round-trip estimate of a connection just made: its handshake's, before any
+    /// queue on the way has filled with this connection's bytes.
+    static func handshakeRoundTrip(of channel: Channel) async -> Duration? {
+        #if os(Linux)
+        guard let provider = channel as? SocketOptionProvider, let info = try? await provider.getTCPInfo().get(), info.tcpi_rtt > 0 else {
+            return nil
+        }
+        return .microseconds(Int64(info.tcpi_rtt))
+        #else
+        return nil
+        #endif
     }
 
     /// Sends the request and streams every byte to end of stream into `download`.

@@ -17,10 +17,9 @@ extension Swarm {
         public var listenHost: String
         /// Paces everything this client serves, if set.
         public var uploadLimit: TokenBucket?
-        /// Fetches running at once, in total.
-        public var maxConcurrentFetches = 8
-        /// Fetches running at once from any one holder.
-        public var maxFetchesPerPeer = 8
+        /// Fetches running at once, in total and from any one holder: 8 and 8, more on a long
+        /// link (``FetchWindow``).
+        public var fetchWindow = FetchWindow(total: 8, perPeer: 8, adapts: true)
         /// Bad chunks after which a holder is not used again in this run.
         public var maxBadChunks = 3
         /// Stop once every chunk is held, instead of serving until cancelled.

@@ -101,6 +101,7 @@ extension Swarm {
         }
         held.insert(index)
         largestChunk = max(largestChunk ?? 0, received.byteCount)
+        if let roundTrip = received.roundTrip { fetchWindow.record(roundTrip) }
         requested.removeAll { $0 == index }
         availability[index, default: 0] += 1
         await trackers?.register(index, digest)

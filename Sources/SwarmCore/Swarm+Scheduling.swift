@@ -8,7 +8,7 @@ extension Swarm {
         guard trackerConnected else { return }
         let now = ContinuousClock.now
         retryAt = retryAt.filter { $0.value > now }
-        let free = configuration.maxConcurrentFetches - inFlight.count - duplicates.count
+        let free = fetchWindow.allowedTotal - inFlight.count - duplicates.count
         for index in nextPicks(free, now: now) {
             inFlight.insert(index)
             fetches[index] = Task { await self.fetch(index) }
@@ -46,7 +46,7 @@ extension Swarm {
     /// cancelled, so one slow peer cannot hold back the end of a download.
     func startEndgame() {
         guard !paused, inFlight.count == store.total - held.count else { return }
-        var free = configuration.maxConcurrentFetches - inFlight.count - duplicates.count
+        var free = fetchWindow.allowedTotal - inFlight.count - duplicates.count
         let now = ContinuousClock.now
         for index in inFlight.sorted() where free > 0 && duplicates[index] == nil {
             guard let first = firstFetches[index], endgame.isSlow(age: now - first.since) else { continue }
@@ -77,9 +77,9 @@ extension Swarm {
         retryAt[index] = .now + configuration.chunkBackoff.delay(attempt: attempt)
     }
 
-    /// Whether `holder` may take one more of our fetches (``Configuration/maxFetchesPerPeer``).
+    /// Whether `holder` may take one more of our fetches (``FetchWindow/allowedPerPeer``).
     func hasRoom(_ holder: PeerAddress) -> Bool {
-        activePerPeer[holder, default: 0] < configuration.maxFetchesPerPeer
+        activePerPeer[holder, default: 0] < fetchWindow.allowedPerPeer
     }
 
     /// Usable holders, least busy first, random among equals; never ourselves or a banned peer.

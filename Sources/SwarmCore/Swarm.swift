@@ -59,6 +59,8 @@ public actor Swarm {
     var firstFetches: [ChunkIndex: (holder: PeerAddress, since: ContinuousClock.Instant)] = [:]
     /// Endgame: second fetches of the last chunks, from another holder.
     var duplicates: [ChunkIndex: Task<Void, Never>] = [:]
+    /// How many fetches may run at once, widened on a long link.
+    var fetchWindow: FetchWindow
     /// Which first fetches are slow enough for a second copy.
     var endgame = EndgamePolicy()
     /// Chunks being committed now, so a second fetch finishing meanwhile is dropped.
@@ -76,6 +78,7 @@ public actor Swarm {
         self.store = store
         self.logger = logger
         self.paused = configuration.startPaused
+        self.fetchWindow = configuration.fetchWindow
         (events, sink) = AsyncStream.makeStream(of: SwarmEvent.self)
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }

@@ -34,6 +34,8 @@ import Testing
             return first
         }
         #expect(received?.byteCount == bytes.count, "the transfer did not start within 30 s")
+        // The handshake's round trip, for the fetch window: loopback's, well under a second.
+        if let received { #expect(received.roundTrip.map { $0 > .zero && $0 < .seconds(1) } == true, "\(String(describing: received.roundTrip))") }
         if let received { await store.discard(received) }
         await server.shutdown()
     }
