@@ -12,7 +12,8 @@ struct ConnectedPeer {
     /// Its number for `ut_metadata` (BEP 9), if it takes metadata messages.
     var metadataID: UInt8?
     var has: Bitfield
-    /// Pieces it has that we lack: we are interested while this is above 0.
+    /// Pieces it has that we still want (``PieceBook/wants(_:)``): we are interested while this
+    /// is above 0.
     var wanted = 0
     var amChoking = true
     var amInterested = false

@@ -70,6 +70,18 @@ struct PieceBook {
         self.urgent = urgent.sorted()
     }
 
+    /// Whether `piece` is still to be fetched: not held, and wanted (its files not all skipped)
+    /// or asked for by the user.
+    func wants(_ piece: Int) -> Bool {
+        !held[piece] && (wanted[piece] || requested.contains(piece))
+    }
+
+    /// How many of the pieces a peer holds (`has`) are still to be fetched: we are interested in
+    /// it while this is above 0.
+    func wantedCount(in has: Bitfield) -> Int {
+        has.heldPieces.reduce(0) { $0 + (wants($1) ? 1 : 0) }
+    }
+
     /// Whether every wanted piece is held (every piece, when no file is skipped).
     var isFinished: Bool {
         (0..<pieceCount).allSatisfy { held[$0] || !wanted[$0] }

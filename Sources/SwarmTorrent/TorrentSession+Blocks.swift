@@ -71,6 +71,7 @@ extension TorrentSession {
             for id in peers.keys { fillRequests(for: id) }
             return
         }
+        let wasWanted = book.wants(piece)
         book.checked(piece, matched: true)
         for (block, (sender, digest)) in suspectBlocks.removeValue(forKey: piece) ?? [:]
         where PieceAssembly.digest(of: block, in: assembly.bytes) != digest {
@@ -83,7 +84,7 @@ extension TorrentSession {
         for id in Array(peers.keys) {
             guard var peer = peers[id] else { continue }
             peer.piecesAsked.remove(piece)
-            if peer.has[piece] {
+            if peer.has[piece], wasWanted {
                 peer.wanted -= 1
                 updateInterest(&peer)
             }

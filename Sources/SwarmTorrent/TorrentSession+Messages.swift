@@ -88,7 +88,7 @@ extension TorrentSession {
             }
             peer.has[piece] = true
             book.peerHas([piece])
-            if !book.held[piece] { peer.wanted += 1 }
+            if book.wants(piece) { peer.wanted += 1 }
             updateInterest(&peer)
         case .choke:
             peer.peerChoking = true
@@ -137,8 +137,20 @@ extension TorrentSession {
         peer.has = field
         let pieces = field.heldPieces
         book.peerHas(pieces)
-        peer.wanted = pieces.filter { !book.held[$0] }.count
+        peer.wanted = book.wantedCount(in: field)
         updateInterest(&peer)
+    }
+
+    /// Counts again what each peer has that we want, after the wanted pieces changed (a file's
+    /// priority, a piece asked for): a peer holding only skipped pieces hears we are not
+    /// interested, and frees the upload slot it gave us.
+    func recountWanted() {
+        for id in Array(peers.keys) {
+            guard var peer = peers[id] else { continue }
+            peer.wanted = book.wantedCount(in: peer.has)
+            updateInterest(&peer)
+            peers[id] = peer
+        }
     }
 
     /// Tells the peer whether we want anything it has, when that changed.

@@ -233,6 +233,7 @@ public actor TorrentSession: SwarmEngine {
         guard filePriorities.indices.contains(index) else { throw .noSuchFile(index, count: filePriorities.count) }
         filePriorities[index] = priority
         applyPriorities()
+        recountWanted()
         reportFiles()
         logger.info("file \(metainfo.files[index].path.joined(separator: "/")): \(priority.rawValue)")
         for id in peers.keys { fillRequests(for: id) }
@@ -254,6 +255,7 @@ public actor TorrentSession: SwarmEngine {
     public func request(_ value: Int) throws(Swarm.CommandError) {
         guard (1...metainfo.pieceCount).contains(value) else { throw .noSuchChunk(value, total: metainfo.pieceCount) }
         guard book.prioritise(value - 1) else { throw .alreadyHeld(ChunkIndex(value)) }
+        recountWanted()
         for id in peers.keys { fillRequests(for: id) }
     }
 

@@ -113,6 +113,25 @@ extension PieceBookTests {
         #expect(done.isFinished && !done.isComplete && done.bytesLeft == 0)
     }
 
+    /// What we want of a peer, so whether we are interested in it: neither what we hold nor what
+    /// is skipped, unless the user asked for that piece.
+    @Test func aPeerHoldingOnlySkippedOrHeldPiecesIsNotWanted() {
+        var book = book(held: [0])
+        book.setWanted([true, false, false, true, true], urgent: [])
+        var has = Bitfield(count: 5)
+        has[0] = true
+        has[1] = true
+        has[2] = true
+        #expect(book.wantedCount(in: has) == 0, "held and skipped only")
+        #expect(!book.wants(0) && !book.wants(1) && book.wants(3))
+        has[4] = true
+        #expect(book.wantedCount(in: has) == 1)
+        let asked = book.prioritise(1)
+        #expect(asked)
+        #expect(book.wants(1) && book.wantedCount(in: has) == 2, "a skipped piece the user asked for is wanted")
+        #expect(book.wantedCount(in: everything) == 3)
+    }
+
     @Test func sequentialAsksInOrder() {
         var book = book()
         book.sequential = true
