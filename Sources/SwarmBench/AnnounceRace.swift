@@ -15,15 +15,24 @@ extension Workbench {
         String(repeating: "5a", count: 16) + String(format: "%08x", number)
     }
 
+    /// A Lua function for the wrk scripts: `hex(number)`, the four bytes of a number below 2^32
+    /// percent-encoded, as the last four bytes of an info hash (LuaJIT: no bitwise operators).
+    static let luaPercentEncodedNumber = """
+        local function hex(number)
+          return string.format("%%%02X%%%02X%%%02X%%%02X", math.floor(number / 16777216) % 256, math.floor(number / 65536) % 256, math.floor(number / 256) % 256, number % 256)
+        end
+        """
+
     /// The wrk script (LuaJIT: no bitwise operators): each request announces one of `torrents` torrents (the hashes of
     /// ``raceHash(_:)``) for a random peer id and port, `compact=1`, `numwant=50`.
     static func announceScript(torrents: Int) -> String {
         """
+        \(luaPercentEncodedNumber)
         local prefix = string.rep("%5A", 16)
         math.randomseed(os.time() + math.floor(os.clock() * 1000000))
         request = function()
           local torrent = math.random(0, \(torrents - 1))
-          local hash = prefix .. string.format("%%%02X%%%02X%%%02X%%%02X", math.floor(torrent / 16777216) % 256, math.floor(torrent / 65536) % 256, math.floor(torrent / 256) % 256, torrent % 256)
+          local hash = prefix .. hex(torrent)
           local peer = string.format("-WR0001-%06d%06d", math.random(0, 999999), math.random(0, 999999))
           local left = math.random(0, 3) == 0 and 0 or 1000
           return wrk.format("GET", "/announce?info_hash=" .. hash .. "&peer_id=" .. peer .. "&port=" .. math.random(1024, 65535) .. "&uploaded=0&downloaded=0&left=" .. left .. "&compact=1&numwant=50")

@@ -81,9 +81,7 @@ extension Workbench {
         let script = """
             math.randomseed(os.time() + math.floor(os.clock() * 1000000))
             local peers, torrents = \(peers), \(torrents)
-            local function hex(number)
-              return string.format("%%%02X%%%02X%%%02X%%%02X", math.floor(number / 16777216) % 256, math.floor(number / 65536) % 256, math.floor(number / 256) % 256, number % 256)
-            end
+            \(Self.luaPercentEncodedNumber)
             local function announce(peer)
               return "/announce?info_hash=" .. string.rep("%6B", 16) .. hex(peer % torrents) .. "&peer_id=-GR0001-" .. string.format("%012d", peer)
                 .. "&port=" .. (1024 + peer % 60000) .. "&uploaded=0&downloaded=0&left=" .. (peer % 4 == 0 and 0 or 1000) .. "&compact=1&numwant=50"
