@@ -67,6 +67,23 @@ struct NetworkNamespaceTests {
         }
     }
 
+    /// Runs `body` with a new lab, made and shut down on threads of their own (each runs `ip` a
+    /// dozen times and waits: on the cooperative pool that would stall every other test's waits
+    /// and deadlines), shut down also when `body` throws.
+    static func withLab<T: Sendable>(
+        hosts: Int, links: NetworkLab.Links = .bridge, ipv4: Bool = true, _ body: (NetworkLab) async throws -> T
+    ) async throws -> T {
+        let lab = try await onOwnThread { Result { try NetworkLab(hosts: hosts, links: links, ipv4: ipv4) } }.get()
+        do {
+            let result = try await body(lab)
+            await onOwnThread { lab.shutdown() }
+            return result
+        } catch {
+            await onOwnThread { lab.shutdown() }
+            throw error
+        }
+    }
+
     /// A file of 6 MiB and 123 bytes: 7 chunks of up to 1 MiB.
     static func makeFile(in workspace: Workspace) throws -> (URL, Data) {
         let file = workspace.root.appendingPathComponent("shared.bin")
@@ -79,9 +96,11 @@ struct NetworkNamespaceTests {
     /// byte for byte, and every chunk came from a seeder's own address. Returns the time it took.
     @discardableResult
     static func shareAcrossHosts(links: NetworkLab.Links = .bridge, ipv4: Bool = true) async throws -> Duration? {
+        try await withLab(hosts: 4, links: links, ipv4: ipv4) { lab in try await shareAcrossHosts(lab, links: links) }
+    }
+
+    static func shareAcrossHosts(_ lab: NetworkLab, links: NetworkLab.Links) async throws -> Duration? {
         let workspace = try Workspace()
-        let lab = try NetworkLab(hosts: 4, links: links, ipv4: ipv4)
-        defer { lab.shutdown() }
         let swarm = Swarm(workspace: workspace, lab: lab)
         let (file, bytes) = try makeFile(in: workspace)
         let trackerHost = lab.hosts[0]
@@ -123,11 +142,13 @@ struct NetworkNamespaceTests {
     /// The seeder registers with two trackers; one is killed before the leecher starts, which
     /// then fetches everything through the other.
     @Test func oneOfTwoTrackersKilledBeforeTheLeecherStarts() async throws {
+        try await Self.withLab(hosts: 4) { lab in try await Self.oneOfTwoTrackersKilled(lab) }
+    }
+
+    static func oneOfTwoTrackersKilled(_ lab: NetworkLab) async throws {
         let workspace = try Workspace()
-        let lab = try NetworkLab(hosts: 4)
-        defer { lab.shutdown() }
         let swarm = Swarm(workspace: workspace, lab: lab)
-        let (file, bytes) = try Self.makeFile(in: workspace)
+        let (file, bytes) = try makeFile(in: workspace)
         let first = try await swarm.startTracker(on: lab.hosts[0])
         try await swarm.startTracker(on: lab.hosts[1])
         let trackers = "\(Swarm.trackerAddress(lab.hosts[0])),\(Swarm.trackerAddress(lab.hosts[1]))"
