@@ -179,7 +179,10 @@ public actor TorrentSession: SwarmEngine {
         dials.finish()
         while savingResume { try? await Task.sleep(for: .milliseconds(5)) }
         await saveResume()
-        await announceStopped()
+        // A stop signal cancelled this task: the goodbye is said from a task of its own, which
+        // that cancellation does not reach (cancelled, it never left, and trackers counted the
+        // peer for two more intervals).
+        await Task { await self.announceStopped() }.value
         storage.close()
     }
 

@@ -73,9 +73,12 @@ struct OurTrackerTests {
         await workspace.tearDown()
     }
 
+    /// Our client's whole life as our tracker sees it: the leecher's download counted, its exit
+    /// (`stopped`) leaving the seeder alone, the seeder's stop (SIGTERM: `stopped` said although
+    /// the session's task is cancelled) leaving nobody.
     @Test func ourClientSeedsToOurClientThroughOurTracker() async throws {
         let workspace = try Workspace()
-        let (announce, _, _, _) = try await Self.startTracker(workspace)
+        let (announce, _, httpPort, _) = try await Self.startTracker(workspace)
         let fixture = try workspace.makeTorrent(announce: announce)
         let seeder = try workspace.startTorrentClient("ours-seed", fixture, folder: "seed", extra: [])
         await waitUntil("our seeder announced") { seeder.output.contains("tracker connected") }
@@ -83,6 +86,23 @@ struct OurTrackerTests {
         #expect(await workspace.exitStatus(of: leecher) == 0, "\(leecher.output)")
         #expect(leecher.output.contains("tracker counts 1 seeds"), "\(leecher.output)")
         #expect(workspace.holdsContent(fixture, in: "leech"))
+        let path = "/scrape?info_hash=\(AnnounceEncoding.percentEncoded(hex: fixture.infoHash))"
+        // Without `stopped`, a peer stays counted for two announce intervals (an hour here).
+        func scrapeShows(_ complete: Int, downloaded: Int) async -> Bool {
+            let deadline = ContinuousClock.now + .seconds(10)
+            var seen = ""
+            while ContinuousClock.now < deadline {
+                seen = await onOwnThread { (try? Self.get(port: httpPort, path)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+                if seen.contains("8:completei\(complete)e") && seen.contains("10:downloadedi\(downloaded)e") && seen.contains("10:incompletei0e") { return true }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("the scrape never showed \(complete) seeds, \(downloaded) downloads, no leecher: \(seen)")
+            return false
+        }
+        #expect(await scrapeShows(1, downloaded: 1), "the leecher's exit leaves the seeder")
+        #expect(await seeder.stop() == 0)
+        // A swarm left empty is forgotten, its count of downloads with it.
+        #expect(await scrapeShows(0, downloaded: 0), "the seeder's stop leaves nobody")
         await workspace.tearDown()
     }
 
