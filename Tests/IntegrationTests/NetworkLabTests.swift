@@ -8,7 +8,7 @@ import Glibc
 
 /// The test hosts themselves: their links delay what they should, and nothing of a lab is left
 /// behind, also when its owner died without cleaning up.
-@Suite(.enabled(if: NetworkLab.unavailability() == nil, Comment(rawValue: NetworkLab.unavailability() ?? "")))
+@Suite(.serialized, .enabled(if: NetworkLab.unavailability() == nil, Comment(rawValue: NetworkLab.unavailability() ?? "")))
 struct NetworkLabTests {
     /// Milliseconds a TCP connection from the lab's first host to a closed port of its second
     /// takes to be refused: one round trip. Run on a thread of its own: it waits for python.

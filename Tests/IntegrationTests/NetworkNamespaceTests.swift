@@ -6,8 +6,9 @@ import Testing
 /// The classic swarm between hosts that are not loopback: a tracker host, two seeder hosts and a
 /// leecher host, each a network namespace of its own (``NetworkLab``), running the real
 /// `tracker` and `client` with no `-advertise`. Skipped, saying why, where namespaces cannot be
-/// made (not root).
-@Suite(.enabled(if: NetworkLab.unavailability() == nil, Comment(rawValue: NetworkLab.unavailability() ?? "")))
+/// made (not root). One lab at a time: each starts five processes, and the rest of the suite
+/// shares the machine.
+@Suite(.serialized, .enabled(if: NetworkLab.unavailability() == nil, Comment(rawValue: NetworkLab.unavailability() ?? "")))
 struct NetworkNamespaceTests {
     /// One run of the swarm on a lab's hosts.
     struct Swarm {

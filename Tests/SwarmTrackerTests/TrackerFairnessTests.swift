@@ -17,24 +17,26 @@ import Glibc
         var slowest = Duration.zero
     }
 
-    /// Runs `flood` on `connections` threads and `probe` on one more, all for `seconds`; what
-    /// the probe saw.
+    /// Runs `flood` on `connections` threads and `probe` on one more, each for `seconds` from
+    /// the moment it has connected (starting threads and connecting can take seconds on a
+    /// machine busy with the rest of the suite); what the probe saw.
     static func whileFlooding(
-        connections: Int, seconds: Double, flood: @escaping @Sendable (_ until: ContinuousClock.Instant) -> Void,
-        probe: @escaping @Sendable (_ until: ContinuousClock.Instant) -> Served
+        connections: Int, seconds: Double, flood: @escaping @Sendable (_ length: Duration) -> Void,
+        probe: @escaping @Sendable (_ length: Duration) -> Served
     ) async -> Served {
-        let until = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let length = Duration.milliseconds(Int(seconds * 1000))
         return await withTaskGroup(of: Served?.self) { group in
-            for _ in 0..<connections { group.addTask { await onOwnThread { flood(until) }; return nil } }
-            group.addTask { await onOwnThread { probe(until) } }
+            for _ in 0..<connections { group.addTask { await onOwnThread { flood(length) }; return nil } }
+            group.addTask { await onOwnThread { probe(length) } }
             var served = Served()
             for await result in group { if let result { served = result } }
             return served
         }
     }
 
-    /// Asks `ask` over and over until `until`, timing each.
-    static func timed(until: ContinuousClock.Instant, _ ask: () -> Bool) -> Served {
+    /// Asks `ask` over and over for `length` from now, timing each.
+    static func timed(for length: Duration, _ ask: () -> Bool) -> Served {
+        let until = ContinuousClock.now + length
         var served = Served()
         while ContinuousClock.now < until {
             let started = ContinuousClock.now
@@ -48,18 +50,19 @@ import Glibc
     @Test func classicQuestionsAreAnsweredWhileHTTPAnnouncesFlood() async throws {
         let tracker = try await TrackerUnderTest()
         let (http, classic) = (tracker.httpPort, tracker.classicPort)
-        let served = await Self.whileFlooding(connections: 4, seconds: 2) { until in
+        let served = await Self.whileFlooding(connections: 4, seconds: 2) { length in
             guard let socket = LoopbackSocket.connected(port: http, readTimeout: .seconds(5)) else { return }
             defer { close(socket) }
+            let until = ContinuousClock.now + length
             var peer = Int.random(in: 0..<1_000_000)
             while ContinuousClock.now < until {
                 peer += 1
                 guard !Probe.http(on: socket, Array("GET \(Probe.announce(torrent: UInt8(peer % 50), peer: peer)) HTTP/1.1\r\nHost: t\r\n\r\n".utf8)).closed else { return }
             }
-        } probe: { until in
+        } probe: { length in
             guard let socket = LoopbackSocket.connected(port: classic, readTimeout: .seconds(5)) else { return Served() }
             defer { close(socket) }
-            return Self.timed(until: until) { LoopbackSocket.exchange("WHERE_CHUNK,7\n", on: socket) == "CHUNK_LOCATION_UNKNOWN,7\n" }
+            return Self.timed(for: length) { LoopbackSocket.exchange("WHERE_CHUNK,7\n", on: socket) == "CHUNK_LOCATION_UNKNOWN,7\n" }
         }
         let announces = tracker.metric("swarm_tracker_requests_total{protocol=\"http\",kind=\"announce\"}") ?? 0
         #expect(announces >= 100, "the flood was real: \(announces) announces")
@@ -74,9 +77,10 @@ import Glibc
     @Test func httpAnnouncesAreAnsweredWhileClassicQuestionsFlood() async throws {
         let tracker = try await TrackerUnderTest()
         let (http, classic) = (tracker.httpPort, tracker.classicPort)
-        let served = await Self.whileFlooding(connections: 4, seconds: 2) { until in
+        let served = await Self.whileFlooding(connections: 4, seconds: 2) { length in
             guard let socket = LoopbackSocket.connected(port: classic, readTimeout: .seconds(5)) else { return }
             defer { close(socket) }
+            let until = ContinuousClock.now + length
             // Fifty questions at a time, as a busy client pipelines them.
             let burst = String(repeating: "WHERE_CHUNK,3\n", count: 50)
             var buffer = [UInt8](repeating: 0, count: 65536)
@@ -89,11 +93,11 @@ import Glibc
                     lines += buffer[0..<count].filter { $0 == UInt8(ascii: "\n") }.count
                 }
             }
-        } probe: { until in
+        } probe: { length in
             guard let socket = LoopbackSocket.connected(port: http, readTimeout: .seconds(5)) else { return Served() }
             defer { close(socket) }
             var peer = 0
-            return Self.timed(until: until) {
+            return Self.timed(for: length) {
                 peer += 1
                 return Probe.http(on: socket, Array("GET \(Probe.announce(peer: peer)) HTTP/1.1\r\nHost: t\r\n\r\n".utf8)).text.contains("8:intervali")
             }
