@@ -134,12 +134,23 @@ public final class NetworkLab: @unchecked Sendable {
     private static let prefix = "swarmlab-"
     private static let serial = Serial()
 
-    /// Why labs cannot be made here (not root, no `ip`), or `nil` when they can.
-    public static func unavailability() -> String? {
+    /// Why labs cannot be made here (not root, no `ip`, no TUN/TAP, namespaces refused), or
+    /// `nil` when they can; found out once per process, by making and removing a namespace.
+    public static func unavailability() -> String? { whyUnavailable }
+
+    private static let whyUnavailable: String? = {
         guard geteuid() == 0 else { return "network namespaces need root (this runs as uid \(geteuid()))" }
         guard FileManager.default.isExecutableFile(atPath: ip) else { return "`ip` is missing (Debian's iproute2)" }
+        guard FileManager.default.fileExists(atPath: "/dev/net/tun") else { return "/dev/net/tun is missing (the relay's TAP devices)" }
+        let probe = "\(prefix)\(getpid())-probe"
+        do {
+            try run(["netns", "add", probe])
+            try run(["netns", "delete", probe])
+        } catch {
+            return "cannot make a network namespace here: \(error)"
+        }
         return nil
-    }
+    }()
 
     /// Makes `count` hosts joined by `links`; with `ipv4` false, they have IPv6 addresses only.
     ///
