@@ -11,14 +11,17 @@ import Darwin
 
 /// One chunk being received: bytes stream into a temporary file and into SHA-1 in the same pass.
 ///
-/// Received buffers are kept as they are (no copy) until a batch of ``batchSize`` bytes is
+/// Received buffers are kept as they are (no copy) until a batch of `batchSize` bytes is
 /// gathered, then written with one `writev` on the thread pool while the next batch is received
 /// and hashed. At most one batch is being written, so memory stays bounded whatever the chunk
 /// size, and no event loop ever waits on the disk. Either ``ChunkStore/commit(_:)`` keeps the
 /// file or ``discard()`` removes it.
 public final class ChunkDownload {
-    /// How many bytes are gathered before one write to disk.
-    static let batchSize = 1 << 20
+    /// How many bytes are gathered before one write to disk, unless told otherwise.
+    public static let defaultBatchSize = 1 << 20
+
+    /// How many bytes this download gathers before one write to disk.
+    let batchSize: Int
 
     /// The chunk being received.
     public let index: ChunkIndex
@@ -36,7 +39,7 @@ public final class ChunkDownload {
     private var writing: Task<Void, Error>?
     private var isClosed = false
 
-    init(path: String, index: ChunkIndex, threadPool: NIOThreadPool) async throws {
+    init(path: String, index: ChunkIndex, threadPool: NIOThreadPool, batchSize: Int = defaultBatchSize) async throws {
         let descriptor = try await threadPool.runIfActive {
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw FileSystemError(path: path, reason: FileSystem.lastError) }
@@ -46,6 +49,7 @@ public final class ChunkDownload {
         self.index = index
         self.descriptor = descriptor
         self.threadPool = threadPool
+        self.batchSize = batchSize
     }
 
     /// Hashes and keeps `bytes`; hands a batch to the disk when one is full.
@@ -54,7 +58,7 @@ public final class ChunkDownload {
         byteCount += bytes.readableBytes
         batch.append(bytes)
         batchBytes += bytes.readableBytes
-        if batchBytes >= Self.batchSize { try await startWrite() }
+        if batchBytes >= batchSize { try await startWrite() }
     }
 
     /// Writes what is left, closes the file and returns what was received, with its SHA-1.

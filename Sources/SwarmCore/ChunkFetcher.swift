@@ -81,6 +81,7 @@ public struct ChunkFetcher: Sendable {
     /// - Parameters:
     ///   - expectedBytes: about how large the chunk is (the chunks of a file are the same size
     ///     but for the last), if known: it sizes the first read (``firstReadSize(expecting:)``).
+    ///   - writeBatch: bytes gathered before each write to disk (``FetchWindow/writeBatch``).
     ///   - onProgress: told of every batch of bytes received (count of new bytes).
     /// - Returns: the received chunk, not yet kept; the caller commits it.
     public func fetch(
@@ -89,13 +90,14 @@ public struct ChunkFetcher: Sendable {
         expecting digest: SHA1Digest,
         into store: ChunkStore,
         expectedBytes: Int? = nil,
+        writeBatch: Int = ChunkDownload.defaultBatchSize,
         onProgress: @Sendable (Int) -> Void = { _ in }
     ) async throws(FetchFailure) -> ReceivedChunk {
         let channel = try await connect(to: holder, firstRead: Self.firstReadSize(expecting: expectedBytes))
         let roundTrip = await Self.handshakeRoundTrip(of: channel.channel)
         let download: ChunkDownload
         do {
-            download = try await store.beginDownload(of: index)
+            download = try await store.beginDownload(of: index, batchSize: writeBatch)
         } catch {
             try? await channel.channel.close()
             throw .storage("\(error)")

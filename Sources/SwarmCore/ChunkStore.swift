@@ -159,10 +159,11 @@ public actor ChunkStore {
         return digests
     }
 
-    /// Starts a download of chunk `index` into a temporary file in the folder.
-    public nonisolated func beginDownload(of index: ChunkIndex) async throws -> ChunkDownload {
+    /// Starts a download of chunk `index` into a temporary file in the folder, written in
+    /// batches of `batchSize` bytes.
+    public nonisolated func beginDownload(of index: ChunkIndex, batchSize: Int = ChunkDownload.defaultBatchSize) async throws -> ChunkDownload {
         let path = "\(folder)/\(Self.partialPrefix)\(index)-\(UInt32.random(in: 0...UInt32.max))"
-        return try await ChunkDownload(path: path, index: index, threadPool: threadPool)
+        return try await ChunkDownload(path: path, index: index, threadPool: threadPool, batchSize: batchSize)
     }
 
     /// Removes a received chunk that will not be kept (its digest did not match, or another

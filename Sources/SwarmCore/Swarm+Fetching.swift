@@ -60,7 +60,9 @@ extension Swarm {
         let sink = self.sink
         let received: ReceivedChunk
         do {
-            received = try await configuration.fetcher.fetch(index, from: holder, expecting: digest, into: store, expectedBytes: largestChunk) {
+            received = try await configuration.fetcher.fetch(
+                index, from: holder, expecting: digest, into: store, expectedBytes: largestChunk, writeBatch: fetchWindow.writeBatch
+            ) {
                 sink.yield(.receiving(index, from: holder, bytes: $0))
             }
         } catch {

@@ -139,7 +139,7 @@ final class ScratchFolder: Sendable {
         try write("local_chunks.txt", "1,LASTCHUNK\n")
         let store = try ChunkStore.open(folder: folder.path)
         let download = try await store.beginDownload(of: ChunkIndex(1))
-        try await download.append(ByteBuffer(bytes: [UInt8](repeating: 7, count: ChunkDownload.batchSize)))
+        try await download.append(ByteBuffer(bytes: [UInt8](repeating: 7, count: ChunkDownload.defaultBatchSize)))
         try await download.append(ByteBuffer(string: "more"))
         await download.discard()
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["local_chunks.txt"])

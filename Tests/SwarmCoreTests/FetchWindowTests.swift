@@ -26,6 +26,16 @@ import Testing
         #expect(window.allowedPerPeer == 32, "never more from one holder than in all")
     }
 
+    /// The write batches share out 8 MiB: 1 MiB each with 8 fetches, 256 KiB with 32.
+    @Test func writeBatchesShrinkAsTheWindowWidens() {
+        var window = FetchWindow(total: 8, perPeer: 8, adapts: true)
+        #expect(window.writeBatch == 1 << 20)
+        window.record(.milliseconds(40))
+        #expect(window.allowedTotal == 32 && window.writeBatch == 256 << 10)
+        #expect(FetchWindow(total: 2, perPeer: 2, adapts: false).writeBatch == 1 << 20, "never above 1 MiB")
+        #expect(FetchWindow(total: 100, perPeer: 8, adapts: false).writeBatch == 256 << 10, "never below 256 KiB")
+    }
+
     @Test func countsTheUserSetStay() {
         var window = FetchWindow(total: 3, perPeer: 2, adapts: false)
         window.record(.milliseconds(80))
