@@ -58,7 +58,7 @@ public actor MagnetSession: SwarmEngine {
             metainfo = parsed
         }
         guard let metainfo else { return }
-        _ = try TorrentStorage.plan(metainfo, in: folder)
+        // Opening plans every path inside the folder first, refusing one that would leave it.
         let storage = try await TorrentStorage.open(metainfo, in: folder, threadPool: .singleton)
         var configuration = self.configuration
         configuration.startPaused = paused
