@@ -25,9 +25,6 @@ extension ClientCommand {
         } catch {
             throw ClientFailure(reason: error.description)
         }
-        // On the terminal before the UI takes it (output is written in the background): these
-        // lines are there again once the UI is quit.
-        LogFile.standardOutput.flush()
     }
 
     /// A line on standard output at once (it is not a terminal in scripts and tests).
@@ -41,7 +38,7 @@ extension ClientCommand {
         let hostName = gethostname(&name, name.count) == 0 ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
         let addresses = (try? trackers()) ?? []
         return addresses.map { address in
-            guard let hostName, ["127.0.0.1", "localhost", "::1"].contains(address.host) else { return address.description }
+            guard let hostName, PeerAddress.isLoopback(address.host) else { return address.description }
             return "\(hostName):\(address.port)"
         }.joined(separator: ",")
     }

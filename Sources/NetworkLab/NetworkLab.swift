@@ -58,6 +58,12 @@ public final class NetworkLab: @unchecked Sendable {
         /// Its IPv6 address.
         public let ipv6: String
 
+        /// `port` on this host as our flags and logs write it: `198.18.0.2:5100`, or
+        /// `[2001:db8::2]:5100` when the lab is IPv6 only.
+        public func address(port: Int) -> String {
+            ipv4.map { "\($0):\(port)" } ?? "[\(ipv6)]:\(port)"
+        }
+
         /// The program and arguments that run `program arguments` on this host.
         public func command(_ program: String, _ arguments: [String]) -> (program: String, arguments: [String]) {
             (NetworkLab.ip, ["netns", "exec", namespace, program] + arguments)
@@ -67,7 +73,7 @@ public final class NetworkLab: @unchecked Sendable {
         /// where it has one) at a free port; the caller closes it.
         public func listener() throws -> (descriptor: Int32, port: Int) {
             let descriptor = try tcpSocket()
-            var address = try socketAddress(port: 0)
+            var address = socketAddress(port: 0)
             var length = socklen_t(address.count)
             let bound = address.withUnsafeMutableBytes { raw in
                 let pointer = raw.baseAddress!.assumingMemoryBound(to: sockaddr.self)
@@ -85,7 +91,7 @@ public final class NetworkLab: @unchecked Sendable {
         /// A TCP socket of this process on this host, connected to `port` of `other`; the caller closes it.
         public func connect(to other: Host, port: Int) throws -> Int32 {
             let descriptor = try tcpSocket()
-            let address = try other.socketAddress(port: port)
+            let address = other.socketAddress(port: port)
             let connected = address.withUnsafeBytes { raw in
                 Glibc.connect(descriptor, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count)) == 0
             }
@@ -105,7 +111,7 @@ public final class NetworkLab: @unchecked Sendable {
         }
 
         /// The bytes of a `sockaddr_in` (or `sockaddr_in6` when IPv6 only) for `port` of this host.
-        private func socketAddress(port: Int) throws -> [UInt8] {
+        private func socketAddress(port: Int) -> [UInt8] {
             if let ipv4 {
                 var address = sockaddr_in()
                 address.sin_family = sa_family_t(AF_INET)

@@ -19,7 +19,7 @@ extension Workbench {
         let lab = try NetworkLab(hosts: 2, links: .relay(delay: delay, loss: 0))
         defer { lab.shutdown() }
         let (near, far) = (lab.hosts[0], lab.hosts[1])
-        let tracker = "\(near.ipv4!):5100"
+        let tracker = near.address(port: 5100)
         let trackerProcess = try spawn(on: near, "tracker", "link-tracker", ["-host", "::", "-port", "5100"])
         try waitFor("the tracker on \(near.namespace) to listen", timeout: .seconds(30)) { trackerProcess.output.contains("listening") }
         let seeder = try spawn(on: near, "client", "link-seeder", ["-folder", file.seeder.path, "-transfer_port", "6001", "-name", "seeder", "-tracker", tracker, "-headless"])

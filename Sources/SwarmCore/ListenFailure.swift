@@ -55,7 +55,7 @@ public struct ListenFailure: Error, CustomStringConvertible {
         case .unknownHost: why = "\(host) is not a known host name"
         case .other(let text): why = text
         }
-        let place = ["::", "0.0.0.0"].contains(host) ? "port \(port) of every address" : PeerAddress(host: host, port: port)?.description ?? "\(host):\(port)"
+        let place = PeerAddress.isEveryAddress(host) ? "port \(port) of every address" : PeerAddress(host: host, port: port)?.description ?? "\(host):\(port)"
         return "cannot listen on \(place): \(why)"
     }
 

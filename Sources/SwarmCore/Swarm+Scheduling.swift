@@ -94,11 +94,7 @@ extension Swarm {
     /// loopback address on our port while we listen on loopback.
     func isSelf(_ holder: PeerAddress) -> Bool {
         if ownAddresses.contains(holder) { return true }
-        let listensOnLoopback = [Configuration.everyAddress, "0.0.0.0"].contains(configuration.listenHost) || Self.isLoopback(configuration.listenHost)
-        return holder.port == boundPort && Self.isLoopback(holder.host) && listensOnLoopback
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host.hasPrefix("127.") || host == "::1"
+        let listensOnLoopback = PeerAddress.isEveryAddress(configuration.listenHost) || PeerAddress.isLoopback(configuration.listenHost)
+        return holder.port == boundPort && PeerAddress.isLoopback(holder.host) && listensOnLoopback
     }
 }

@@ -44,7 +44,7 @@ public enum Advertisement: Sendable, Equatable {
         case .connectionAddress(let port):
             guard var host = local?.ipAddress else { return nil }
             if host.hasPrefix("::ffff:"), host.contains(".") { host.removeFirst("::ffff:".count) }
-            if host == "::1" || host.hasPrefix("127.") { host = "127.0.0.1" }
+            if PeerAddress.isLoopback(host) { host = "127.0.0.1" }
             return PeerAddress(host: host, port: port)
         }
     }

@@ -63,6 +63,16 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether `host` names this machine through loopback: `localhost`, `127.x.x.x` or `::1`.
+    public static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    }
+
+    /// Whether `host` stands for every local address, as a listener's host: `::` or `0.0.0.0`.
+    public static func isEveryAddress(_ host: String) -> Bool {
+        host == "::" || host == "0.0.0.0"
+    }
+
     /// `host:port`, with IPv6 hosts bracketed.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -54,6 +54,9 @@ public final class TerminalUI: Sendable {
     }
 
     private func loop(initial: UIState, send: @escaping @Sendable (EngineCommand) async -> String?) {
+        // Lines printed before the UI (standard output is written in the background) reach the
+        // terminal before the UI takes it, not over its first row; they are there again on quit.
+        LogFile.standardOutput.flush()
         let screen = NcursesScreen()
         defer { screen.end() }
         let clock = ContinuousClock()

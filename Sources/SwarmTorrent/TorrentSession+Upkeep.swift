@@ -147,6 +147,6 @@ extension TorrentSession {
     /// Our own listen port on a loopback or unspecified address: trackers list the asker too.
     private func isSelf(_ endpoint: PeerEndpoint) -> Bool {
         guard endpoint.port == listenPort else { return false }
-        return endpoint.host.hasPrefix("127.") || endpoint.host == "::1" || endpoint.host == "0.0.0.0" || endpoint.host == configuration.listenHost
+        return PeerAddress.isLoopback(endpoint.host) || PeerAddress.isEveryAddress(endpoint.host) || endpoint.host == configuration.listenHost
     }
 }

@@ -22,16 +22,6 @@ struct NetworkNamespaceTests {
             return try workspace.start(name, URL(fileURLWithPath: program), wrapped)
         }
 
-        /// `host`'s address as `-tracker` takes it.
-        static func trackerAddress(_ host: NetworkLab.Host, port: Int = 5100) -> String {
-            host.ipv4.map { "\($0):\(port)" } ?? "[\(host.ipv6)]:\(port)"
-        }
-
-        /// The address a client on `host` registers under, as the logs write it.
-        static func peerAddress(_ host: NetworkLab.Host, port: Int = 6001) -> String {
-            host.ipv4.map { "\($0):\(port)" } ?? "[\(host.ipv6)]:\(port)"
-        }
-
         /// A tracker on `host`, listening on every address; returns once it listens.
         @discardableResult
         func startTracker(on host: NetworkLab.Host) async throws -> TestProcess {
@@ -49,7 +39,7 @@ struct NetworkNamespaceTests {
                 "-transfer_port", "6001", "-name", name, "-tracker", trackers, "-headless",
             ])
             await waitUntil("\(name) registers as its host's address", timeout: .seconds(60)) {
-                seeder.output.contains("as \(Self.peerAddress(host))")
+                seeder.output.contains("as \(host.address(port: 6001))")
             }
             return seeder
         }
@@ -105,7 +95,7 @@ struct NetworkNamespaceTests {
         let swarm = Swarm(workspace: workspace, lab: lab)
         let (file, bytes) = try makeFile(in: workspace)
         let trackerHost = lab.hosts[0]
-        let tracker = Swarm.trackerAddress(trackerHost)
+        let tracker = trackerHost.address(port: 5100)
         try await swarm.startTracker(on: trackerHost)
         for (name, host) in [("seeder1", lab.hosts[1]), ("seeder2", lab.hosts[2])] {
             try await swarm.startSeeder(name, on: host, file: file, trackers: tracker)
@@ -115,9 +105,9 @@ struct NetworkNamespaceTests {
         let sources = Set(output.split(separator: "\n").compactMap { line in
             line.contains("fetched chunk") ? line.split(separator: " ").dropFirst(5).first.map { String($0.dropLast()) } : nil
         })
-        let seeders = [Swarm.peerAddress(lab.hosts[1]), Swarm.peerAddress(lab.hosts[2])]
+        let seeders = [lab.hosts[1].address(port: 6001), lab.hosts[2].address(port: 6001)]
         #expect(!sources.isEmpty && sources.isSubset(of: seeders), "fetched only from the seeders' own addresses: \(sources)")
-        #expect(output.contains("as \(Swarm.peerAddress(lab.hosts[3]))"), "the leecher registers as its host's address: \(output)")
+        #expect(output.contains("as \(lab.hosts[3].address(port: 6001))"), "the leecher registers as its host's address: \(output)")
         if case .relay(_, let loss) = links, let relayed = lab.relayed {
             let share = Double(relayed.dropped) / Double(max(relayed.frames, 1))
             #expect(relayed.frames > 4000 && abs(share - loss) < loss / 2, "the relay dropped \(relayed.dropped) of \(relayed.frames) frames")
@@ -152,15 +142,16 @@ struct NetworkNamespaceTests {
         let (file, bytes) = try makeFile(in: workspace)
         let first = try await swarm.startTracker(on: lab.hosts[0])
         try await swarm.startTracker(on: lab.hosts[1])
-        let trackers = "\(Swarm.trackerAddress(lab.hosts[0])),\(Swarm.trackerAddress(lab.hosts[1]))"
+        let addresses = [lab.hosts[0].address(port: 5100), lab.hosts[1].address(port: 5100)]
+        let trackers = addresses.joined(separator: ",")
         let seeder = try await swarm.startSeeder("seeder", on: lab.hosts[2], file: file, trackers: trackers)
-        for tracker in [Swarm.trackerAddress(lab.hosts[0]), Swarm.trackerAddress(lab.hosts[1])] {
+        for tracker in addresses {
             await waitUntil("the seeder is connected to \(tracker)") { seeder.output.contains("tracker \(tracker) connected") }
         }
         #expect(await first.stop() == 0)
         let (out, output, _) = try await swarm.fetch(on: lab.hosts[3], chunks: 7, trackers: trackers)
         #expect((try? Data(contentsOf: out)) == bytes, "the leecher's copy is the file")
-        #expect(output.contains("tracker \(Swarm.trackerAddress(lab.hosts[0])) retrying"), "the killed tracker is retried: \(output)")
+        #expect(output.contains("tracker \(addresses[0]) retrying"), "the killed tracker is retried: \(output)")
         await workspace.tearDown()
     }
 }

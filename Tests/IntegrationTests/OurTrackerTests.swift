@@ -25,6 +25,20 @@ struct OurTrackerTests {
         return Data(body)
     }
 
+    /// Waits until our tracker's scrape of `fixture` counts `complete` seeds, `downloaded`
+    /// downloads and no leecher; records an issue with the last scrape if it never does.
+    static func scrapeShows(port: Int, _ fixture: TorrentFixture, complete: Int, downloaded: Int) async -> Bool {
+        let path = "/scrape?info_hash=\(AnnounceEncoding.percentEncoded(hex: fixture.infoHash))"
+        var scrape = ""
+        let counts = ["8:completei\(complete)e", "10:downloadedi\(downloaded)e", "10:incompletei0e"]
+        let shown = await waitUntil("the scrape to show \(complete) seeds, \(downloaded) downloads, no leecher") {
+            scrape = (try? get(port: port, path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            return counts.allSatisfy(scrape.contains)
+        }
+        if !shown { Issue.record("the last scrape: \(scrape)") }
+        return shown
+    }
+
     struct HTTPFailure: Error {
         let reason: String
         init(_ reason: String) { self.reason = reason }
@@ -44,13 +58,7 @@ struct OurTrackerTests {
         #expect(await workspace.exitStatus(of: leecher) == 0, "\(leecher.output)")
         #expect(workspace.holdsContent(fixture, in: "aria2"), "\(leecher.output)")
         // aria2 said completed (one download), then stopped: the seeder is left.
-        let hash = AnnounceEncoding.percentEncoded(hex: fixture.infoHash)
-        var scrape = ""
-        await waitUntil("the scrape shows the download") {
-            scrape = (try? Self.get(port: httpPort, "/scrape?info_hash=\(hash)")).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            return scrape.contains("10:downloadedi1e")
-        }
-        #expect(scrape.contains("8:completei1e") && scrape.contains("10:downloadedi1e") && scrape.contains("10:incompletei0e"), "\(scrape)")
+        #expect(await Self.scrapeShows(port: httpPort, fixture, complete: 1, downloaded: 1))
         await workspace.tearDown()
     }
 
@@ -86,23 +94,11 @@ struct OurTrackerTests {
         #expect(await workspace.exitStatus(of: leecher) == 0, "\(leecher.output)")
         #expect(leecher.output.contains("tracker counts 1 seeds"), "\(leecher.output)")
         #expect(workspace.holdsContent(fixture, in: "leech"))
-        let path = "/scrape?info_hash=\(AnnounceEncoding.percentEncoded(hex: fixture.infoHash))"
         // Without `stopped`, a peer stays counted for two announce intervals (an hour here).
-        func scrapeShows(_ complete: Int, downloaded: Int) async -> Bool {
-            let deadline = ContinuousClock.now + .seconds(10)
-            var seen = ""
-            while ContinuousClock.now < deadline {
-                seen = await onOwnThread { (try? Self.get(port: httpPort, path)).map { String(decoding: $0, as: UTF8.self) } ?? "" }
-                if seen.contains("8:completei\(complete)e") && seen.contains("10:downloadedi\(downloaded)e") && seen.contains("10:incompletei0e") { return true }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            Issue.record("the scrape never showed \(complete) seeds, \(downloaded) downloads, no leecher: \(seen)")
-            return false
-        }
-        #expect(await scrapeShows(1, downloaded: 1), "the leecher's exit leaves the seeder")
+        #expect(await Self.scrapeShows(port: httpPort, fixture, complete: 1, downloaded: 1), "the leecher's exit leaves the seeder")
         #expect(await seeder.stop() == 0)
         // A swarm left empty is forgotten, its count of downloads with it.
-        #expect(await scrapeShows(0, downloaded: 0), "the seeder's stop leaves nobody")
+        #expect(await Self.scrapeShows(port: httpPort, fixture, complete: 0, downloaded: 0), "the seeder's stop leaves nobody")
         await workspace.tearDown()
     }
 

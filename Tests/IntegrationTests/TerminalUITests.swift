@@ -49,6 +49,23 @@ struct TmuxError: Error, CustomStringConvertible {
 
 @Suite(.serialized)
 struct TerminalUITests {
+    /// `-chunks` prints a line before the UI starts; it must not land on the UI's first row,
+    /// which names the client, its tracker and the address it registered under.
+    @Test func linesPrintedBeforeTheUIStayOffItsHeader() async throws {
+        let workspace = try Workspace()
+        let (_, port) = try await workspace.startTracker()
+        let tmux = try Tmux(width: 100, height: 30, directory: workspace.root)
+        defer { tmux.kill() }
+        let transferPort = freePort()
+        try tmux.send("\(Paths.client.path) -folder made -chunks 8 -transfer_port \(transferPort) -name madeclient -tracker 127.0.0.1:\(port)", "Enter")
+        await waitUntil("the UI is connected") { tmux.screen().joined().contains("connected as") }
+        let header = tmux.screen().first ?? ""
+        #expect(header.hasPrefix(" madeclient  tracker 127.0.0.1:\(port) connected as 127.0.0.1:\(transferPort)"), "first row: \(header)")
+        try tmux.send("q")
+        await waitUntil("the UI quits and the line printed before it shows") { tmux.screen().joined().contains("made") && tmux.screen().joined().contains("for 8 chunks") }
+        await workspace.tearDown()
+    }
+
     @Test func pausedClientFetchesOnRequestThenAllAfterResumeAndQuitsCleanly() async throws {
         let workspace = try Workspace()
         let file = SwarmExchangeTests.file(chunks: 8)

@@ -108,4 +108,11 @@ import Testing
         #expect(PeerAddress(parsing: "localhost") == nil)
         #expect(PeerAddress(parsing: "localhost:0") == nil)
     }
+
+    @Test func loopbackAndEveryAddressHostsAreKnown() {
+        #expect(["localhost", "127.0.0.1", "127.0.0.2", "::1"].allSatisfy(PeerAddress.isLoopback))
+        #expect(!["198.18.0.2", "2001:db8::1", "::", "0.0.0.0", "localhost.example"].contains(where: PeerAddress.isLoopback))
+        #expect(["::", "0.0.0.0"].allSatisfy(PeerAddress.isEveryAddress))
+        #expect(!["::1", "127.0.0.1", "198.18.0.2"].contains(where: PeerAddress.isEveryAddress))
+    }
 }
